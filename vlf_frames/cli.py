@@ -1,0 +1,76 @@
+"""Command-line entry point: parse options, run a command, map errors to exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from vlf_frames import __version__
+from vlf_frames.errors import ExitCode, VlfError
+
+# Each module registers one top-level command through ``register(subparsers)``, which sets
+# the ``handler`` default to a function taking the parsed namespace and returning an exit code.
+COMMAND_MODULES = (
+    "vlf_frames.commands.report",
+    "vlf_frames.commands.validate",
+)
+
+log = logging.getLogger(__name__)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vlf-frames",
+        description="Build the anonymous license usage report from an inventory drop.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).register(subparsers)
+    return parser
+
+
+def add_verbosity_options(parser: argparse.ArgumentParser) -> None:
+    """Add ``-v``/``-q``, shared by every command."""
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0,
+        help="print more detail: once for progress messages, twice for debug output",
+    )
+    parser.add_argument(
+        "-q", "--quiet", action="store_true",
+        help="print errors only, no progress and no summary",
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    verbose = getattr(args, "verbose", 0)
+    quiet = getattr(args, "quiet", False)
+
+    from vlf_frames.render import configure_output, print_error
+
+    configure_output(verbose=verbose, quiet=quiet)
+    try:
+        return int(args.handler(args))
+    except VlfError as error:
+        print_error(str(error))
+        return int(error.exit_code)
+    except KeyboardInterrupt:
+        print_error("Interrupted; no report was written.")
+        return 130
+    except Exception as error:  # noqa: BLE001 - last resort: a message, never a traceback
+        if verbose >= 2:
+            log.exception("internal error")
+        print_error(
+            f"Internal error: {type(error).__name__}: {error}. This is a bug in vlf-frames; "
+            "rerun with -vv to see the traceback and report it with that output."
+        )
+        return int(ExitCode.INTERNAL)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

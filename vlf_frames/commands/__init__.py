@@ -1,0 +1,1 @@
+"""One module per command of the ``vlf-frames`` CLI."""
