@@ -1,0 +1,170 @@
+"""Locate and scan the tables of an inventory drop; every read of input files lives here."""
+
+from __future__ import annotations
+
+import logging
+import urllib.parse
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import polars as pl
+
+from vlf_frames.errors import ConfigError, DropError
+from vlf_frames.tables import TABLE_SPECS, TableSpec
+
+log = logging.getLogger(__name__)
+
+FileFormat = Literal["csv", "parquet"]
+SUFFIX_FORMATS: dict[str, FileFormat] = {".csv": "csv", ".parquet": "parquet"}
+
+# Columns added to every scanned row, so that a finding or a rejected row names its origin.
+FILE_COLUMN = "__source_file"
+ROW_COLUMN = "__source_row"
+ORIGIN_COLUMNS = (FILE_COLUMN, ROW_COLUMN)
+
+HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
+# Parquet string columns may come as these types; they are read as plain strings.
+STRING_LIKE = (pl.String, pl.Categorical, pl.Enum)
+
+
+@dataclass(frozen=True)
+class DataFile:
+    path: Path
+    format: FileFormat
+    # Hive-style ``column=value`` folders between the table folder and the file.
+    partition_values: tuple[tuple[str, str | None], ...] = ()
+
+
+@dataclass(frozen=True)
+class TableFiles:
+    spec: TableSpec
+    files: tuple[DataFile, ...]
+    form: str  # how the drop stores the table, e.g. "users.csv" or "users/ (12 files)"
+
+
+@dataclass
+class DropLayout:
+    drop_dir: Path
+    tables: dict[str, TableFiles]
+    absent: list[str] = field(default_factory=list)
+    ignored: list[Path] = field(default_factory=list)
+
+
+def locate_tables(drop_dir: Path) -> DropLayout:
+    """Find the files of each table of the drop.
+
+    Raises ``ConfigError`` when the drop folder does not exist and ``DropError`` when a required
+    table is missing, a table is stored in two forms or a table folder holds no data file.
+    """
+    if not drop_dir.exists():
+        raise ConfigError(f"Inventory drop folder {str(drop_dir)!r} not found.")
+    if not drop_dir.is_dir():
+        raise ConfigError(
+            f"Inventory drop {str(drop_dir)!r} is not a folder; pass the folder that holds "
+            "customers.csv (or .parquet), users, phones and the other tables."
+        )
+
+    layout = DropLayout(drop_dir=drop_dir, tables={})
+    for name, spec in TABLE_SPECS.items():
+        forms = [
+            drop_dir / f"{name}.csv",
+            drop_dir / f"{name}.parquet",
+            drop_dir / name,
+        ]
+        present = [path for path in forms if path.exists()]
+        if len(present) > 1:
+            listed = ", ".join(path.name + ("/" if path.is_dir() else "") for path in present)
+            raise DropError(
+                f"Table {name} is stored in {len(present)} forms in {str(drop_dir)!r}: {listed}. "
+                "Keep exactly one of them."
+            )
+        if not present:
+            if spec.required:
+                raise DropError(
+                    f"Required table {name} not found in {str(drop_dir)!r}: expected "
+                    f"{name}.parquet, {name}.csv or a folder {name}/ of Parquet or CSV files."
+                )
+            layout.absent.append(name)
+            continue
+        layout.tables[name] = _table_files(spec, present[0])
+
+    known = {f"{name}{suffix}" for name in TABLE_SPECS for suffix in ("", ".csv", ".parquet")}
+    layout.ignored = sorted(
+        path for path in drop_dir.iterdir() if path.name not in known and not path.name.startswith(".")
+    )
+    for path in layout.ignored:
+        log.warning("Ignored %s: not a table of the inventory drop", path)
+    return layout
+
+
+def _table_files(spec: TableSpec, path: Path) -> TableFiles:
+    if path.is_file():
+        return TableFiles(spec, (DataFile(path, SUFFIX_FORMATS[path.suffix]),), path.name)
+
+    files = []
+    for file_path in sorted(path.rglob("*")):
+        relative = file_path.relative_to(path)
+        if not file_path.is_file() or any(part.startswith((".", "_")) for part in relative.parts):
+            continue
+        file_format = SUFFIX_FORMATS.get(file_path.suffix.lower())
+        if file_format is None:
+            log.warning("Ignored %s: not a .csv or .parquet file", file_path)
+            continue
+        files.append(DataFile(file_path, file_format, _partition_values(relative)))
+    if not files:
+        raise DropError(
+            f"Table folder {str(path)!r} contains no .csv or .parquet file; add the table's "
+            "files or remove the folder."
+        )
+    return TableFiles(spec, tuple(files), f"{path.name}/ ({len(files)} files)")
+
+
+def _partition_values(relative: Path) -> tuple[tuple[str, str | None], ...]:
+    values = []
+    for part in relative.parts[:-1]:
+        key, separator, value = part.partition("=")
+        if separator:
+            decoded = urllib.parse.unquote(value)
+            values.append((key, None if decoded == HIVE_NULL else decoded))
+    return tuple(values)
+
+
+def scan_file(data_file: DataFile, spec: TableSpec) -> pl.LazyFrame:
+    """Scan one file lazily with explicit types: every column of the table that the file has.
+
+    CSV columns are all read as text, so nothing is inferred. Parquet string-like columns are
+    cast to ``String`` and Parquet booleans to ``"true"``/``"false"`` text, which the model's
+    boolean check accepts. Any other Parquet type is kept, so that validation reports it.
+    A column given only by a Hive-style partition folder is added with the folder's value.
+    """
+    path = str(data_file.path)
+    try:
+        if data_file.format == "csv":
+            frame = pl.scan_csv(path, infer_schema=False, has_header=True)
+        else:
+            frame = pl.scan_parquet(path)
+        file_schema = frame.collect_schema()
+    except (pl.exceptions.PolarsError, OSError) as error:
+        raise DropError(
+            f"Table {spec.name}: file {path!r} cannot be read as "
+            f"{data_file.format.upper()}: {error}"
+        ) from error
+
+    wanted = spec.read_columns
+    selected = []
+    for name in wanted:
+        if name not in file_schema:
+            continue
+        dtype = file_schema[name]
+        if isinstance(dtype, STRING_LIKE) or dtype == pl.Boolean:
+            selected.append(pl.col(name).cast(pl.String))
+        else:
+            selected.append(pl.col(name))
+    for name, value in data_file.partition_values:
+        if name in wanted and name not in file_schema:
+            selected.append(pl.lit(value, dtype=pl.String).alias(name))
+
+    return frame.select(selected).with_row_index(ROW_COLUMN).with_columns(
+        pl.lit(path, dtype=pl.String).alias(FILE_COLUMN)
+    )

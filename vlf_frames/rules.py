@@ -1,0 +1,453 @@
+"""The counting rules of the anonymous report, as Polars expressions over lazy frames.
+
+Each rule is one named expression or function. The names follow the rules: ``device_class``,
+``phone_count``, ``subscriber_bucket`` (one ``when/then`` chain whose order is the precedence),
+``is_standard_user_with_spark`` and so on. Nothing here reads or writes files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+import polars as pl
+
+from vlf_frames.models import REPORT_COLUMNS, Report
+from vlf_frames.normalize import normalized_id, parsed_boolean
+
+CUSTOMER = "customer_pkid"
+USER = "userid"  # normalized user id
+DEVICE = "device_name"  # normalized device name
+PHONE = "phone_pkid"
+
+
+class DeviceClass(StrEnum):
+    CTI_PORT = "cti_port"
+    TEMPLATE = "template"
+    SPARK_REMOTE_DEVICE = "spark_remote_device"
+    ANALOG = "analog"
+    PHONE = "phone"
+
+
+DEVICE_CLASS_DTYPE = pl.Enum([member.value for member in DeviceClass])
+SPARK_REMOTE_DEVICE_PRODUCTS = ("cisco spark remote device", "cisco webex remote device")
+ANALOG_PRODUCTS = (
+    "analog phone",
+    "cisco ata 186",
+    "cisco ata 187",
+    "cisco ata 190",
+    "cisco ata 191",
+    "cisco ata 192",
+)
+# Classes that count towards a user's phone count; Spark Remote Devices count only as a fallback.
+COUNTED_CLASSES = (DeviceClass.PHONE.value, DeviceClass.ANALOG.value)
+PHONES_PER_LICENSE = 10
+
+
+def device_class(product: str = "product") -> pl.Expr:
+    """Classify a phone by its product, trimmed and compared case-insensitively."""
+    name = pl.col(product).str.strip_chars().str.to_lowercase()
+    return (
+        pl.when(name == "cti port")
+        .then(pl.lit(DeviceClass.CTI_PORT.value))
+        .when((name == "universal device template") | name.str.ends_with(" template"))
+        .then(pl.lit(DeviceClass.TEMPLATE.value))
+        .when(name.is_in(SPARK_REMOTE_DEVICE_PRODUCTS))
+        .then(pl.lit(DeviceClass.SPARK_REMOTE_DEVICE.value))
+        .when(name.is_in(ANALOG_PRODUCTS))
+        .then(pl.lit(DeviceClass.ANALOG.value))
+        .otherwise(pl.lit(DeviceClass.PHONE.value))
+        .cast(DEVICE_CLASS_DTYPE)
+        .alias("device_class")
+    )
+
+
+def is_site_level() -> pl.Expr:
+    """A record is at site level when its site_pkid is set; validation ensures the site exists."""
+    return pl.col("site_pkid").is_not_null().alias("is_site_level")
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """Valid rows of every table of a drop, as lazy frames with the models' columns."""
+
+    customers: pl.LazyFrame
+    sites: pl.LazyFrame
+    users: pl.LazyFrame
+    phones: pl.LazyFrame
+    associated_devices: pl.LazyFrame
+    device_profiles: pl.LazyFrame
+    remote_destination_profiles: pl.LazyFrame
+    voicemail_accounts: pl.LazyFrame
+    webex_accounts: pl.LazyFrame
+    spark_accounts: pl.LazyFrame
+    pexip_accounts: pl.LazyFrame
+    contact_center_agents: pl.LazyFrame
+    microsoft_accounts: pl.LazyFrame
+    phone_server_phones: pl.LazyFrame
+
+
+# Services a user has when at least one row of the table links to the user.
+SERVICE_TABLES = {
+    "em": "device_profiles",
+    "snr": "remote_destination_profiles",
+    "vm": "voicemail_accounts",
+    "webex": "webex_accounts",
+    "spark": "spark_accounts",
+    "pexip": "pexip_accounts",
+}
+
+
+def normalized_users(inventory: Inventory) -> pl.LazyFrame:
+    return inventory.users.select(CUSTOMER, normalized_id("userid").alias(USER), is_site_level())
+
+
+def normalized_phones(inventory: Inventory) -> pl.LazyFrame:
+    return inventory.phones.select(
+        CUSTOMER,
+        PHONE,
+        normalized_id("device_name").alias(DEVICE),
+        normalized_id("owner_userid").alias("owner"),
+        device_class(),
+        is_site_level(),
+    )
+
+
+def phone_ownership(users: pl.LazyFrame, phones: pl.LazyFrame, inventory: Inventory) -> pl.LazyFrame:
+    """Return the distinct (customer, user, phone) pairs where the phone belongs to the user.
+
+    A phone belongs to a user of the same customer when the user's associated devices name it
+    or its owner_userid is the user's userid. Links to unknown users or phones link nothing.
+    """
+    associations = inventory.associated_devices.select(
+        CUSTOMER, normalized_id("userid").alias(USER), normalized_id("device_name").alias(DEVICE)
+    )
+    by_association = associations.join(
+        phones.select(CUSTOMER, DEVICE, PHONE), on=[CUSTOMER, DEVICE], how="inner"
+    ).select(CUSTOMER, USER, PHONE)
+    by_owner = phones.filter(pl.col("owner").is_not_null()).select(
+        CUSTOMER, pl.col("owner").alias(USER), PHONE
+    )
+    return (
+        pl.concat([by_association, by_owner])
+        .join(users.select(CUSTOMER, USER), on=[CUSTOMER, USER], how="semi")
+        .unique()
+    )
+
+
+def phone_count(ownership: pl.LazyFrame, phones: pl.LazyFrame) -> pl.LazyFrame:
+    """Return n(U) per user: distinct phone and analog phones, else 1 for any Spark Remote Device."""
+    counted = pl.col("device_class").is_in(COUNTED_CLASSES).sum()
+    has_spark_remote_device = (pl.col("device_class") == DeviceClass.SPARK_REMOTE_DEVICE.value).any()
+    return (
+        ownership.join(phones.select(PHONE, "device_class"), on=PHONE, how="inner", validate="m:1")
+        .group_by(CUSTOMER, USER)
+        .agg(counted.alias("counted_phones"), has_spark_remote_device.alias("has_srd"))
+        .select(
+            CUSTOMER,
+            USER,
+            pl.when(pl.col("counted_phones") > 0)
+            .then(pl.col("counted_phones"))
+            .when(pl.col("has_srd"))
+            .then(1)
+            .otherwise(0)
+            .cast(pl.Int64)
+            .alias("phone_count"),
+        )
+    )
+
+
+def linked_user_ids(accounts: pl.LazyFrame) -> pl.LazyFrame:
+    """Return the distinct normalized (customer, userid) pairs that rows of a table link to."""
+    return (
+        accounts.select(CUSTOMER, normalized_id("userid").alias(USER))
+        .filter(pl.col(USER).is_not_null())
+        .unique()
+    )
+
+
+def microsoft_links(inventory: Inventory) -> pl.LazyFrame:
+    """Return per linked user whether a Teams or licensed Office 365 account links to the user,
+    and whether any of those accounts is Cisco-integrated."""
+    accounts = microsoft_flags(inventory.microsoft_accounts)
+    return (
+        accounts.filter(pl.col("teams") | pl.col("o365_licensed"))
+        .filter(pl.col(USER).is_not_null())
+        .group_by(CUSTOMER, USER)
+        .agg(pl.col("cisco_integrated").any().alias("ms_integrated"))
+        .with_columns(pl.lit(value=True).alias("microsoft"))
+    )
+
+
+def microsoft_flags(accounts: pl.LazyFrame) -> pl.LazyFrame:
+    return accounts.select(
+        CUSTOMER,
+        normalized_id("userid").alias(USER),
+        parsed_boolean("teams").alias("teams"),
+        parsed_boolean("enterprise_voice").alias("enterprise_voice"),
+        parsed_boolean("o365_licensed").alias("o365_licensed"),
+        parsed_boolean("cisco_integrated").alias("cisco_integrated"),
+    )
+
+
+def has_cisco_service() -> pl.Expr:
+    """A user has a Cisco service with a phone or any of EM, SNR, voicemail, Webex or Spark."""
+    return (
+        (pl.col("phone_count") >= 1)
+        | pl.col("em")
+        | pl.col("snr")
+        | pl.col("vm")
+        | pl.col("webex")
+        | pl.col("spark")
+    ).alias("has_cisco_service")
+
+
+def user_features(inventory: Inventory, users: pl.LazyFrame, phone_counts: pl.LazyFrame) -> pl.LazyFrame:
+    """Return one row per user with phone count, service flags and Microsoft links."""
+    features = users.join(phone_counts, on=[CUSTOMER, USER], how="left", validate="1:1")
+    for flag, table in SERVICE_TABLES.items():
+        linked = linked_user_ids(getattr(inventory, table)).with_columns(pl.lit(value=True).alias(flag))
+        features = features.join(linked, on=[CUSTOMER, USER], how="left", validate="1:1")
+    features = features.join(microsoft_links(inventory), on=[CUSTOMER, USER], how="left", validate="1:1")
+    flags = [*SERVICE_TABLES, "microsoft", "ms_integrated"]
+    return features.with_columns(
+        pl.col("phone_count").fill_null(0),
+        *(pl.col(flag).fill_null(value=False) for flag in flags),
+    ).with_columns(has_cisco_service())
+
+
+# Bucket of a subscriber that no report column counts: a Microsoft user is counted once,
+# through the Microsoft account.
+MICROSOFT_BUCKET = "microsoft"
+BUCKETS = (
+    Report.multiple_phones,
+    Report.one_phone_and_webex,
+    Report.one_phone_and_vm,
+    Report.one_phone_and_spark,
+    Report.one_phone,
+    Report.em_and_webex,
+    Report.em_and_vm,
+    Report.em_and_spark,
+    Report.em_and_snr,
+    Report.em,
+    Report.webex,
+    Report.vm,
+    Report.spark,
+    Report.snr,
+    MICROSOFT_BUCKET,
+    Report.pexip_only,
+    Report.ucm_user,
+)
+BUCKET_DTYPE = pl.Enum([str(bucket) for bucket in BUCKETS])
+
+
+def subscriber_bucket() -> pl.Expr:
+    """Assign a subscriber's bucket: the first matching condition wins, in precedence order."""
+    n = pl.col("phone_count")
+    em, snr, vm = pl.col("em"), pl.col("snr"), pl.col("vm")
+    webex, spark = pl.col("webex"), pl.col("spark")
+    conditions = (
+        n >= 2,
+        (n == 1) & webex,
+        (n == 1) & vm,
+        (n == 1) & spark,
+        n == 1,
+        em & webex,
+        em & vm,
+        em & spark,
+        em & snr,
+        em,
+        webex,
+        vm,
+        spark,
+        snr,
+        pl.col("microsoft"),
+        pl.col("pexip"),
+    )
+    chain = pl.when(conditions[0]).then(pl.lit(str(BUCKETS[0])))
+    for condition, bucket in zip(conditions[1:], BUCKETS[1:-1], strict=True):
+        chain = chain.when(condition).then(pl.lit(str(bucket)))
+    return chain.otherwise(pl.lit(str(BUCKETS[-1]))).cast(BUCKET_DTYPE).alias("bucket")
+
+
+def licenses() -> pl.Expr:
+    """Licenses a subscriber adds to its bucket column: ceil(n / 10) for several phones, else 1,
+    and 0 for a Microsoft user."""
+    n = pl.col("phone_count")
+    multiple = (n + PHONES_PER_LICENSE - 1) // PHONES_PER_LICENSE
+    return (
+        pl.when(pl.col("bucket") == str(Report.multiple_phones))
+        .then(multiple)
+        .when(pl.col("bucket") == MICROSOFT_BUCKET)
+        .then(0)
+        .otherwise(1)
+        .cast(pl.Int64)
+        .alias("licenses")
+    )
+
+
+def is_user_with_more_than_10_phones() -> pl.Expr:
+    return pl.col("phone_count") > PHONES_PER_LICENSE
+
+
+def is_standard_user_with_spark() -> pl.Expr:
+    return (pl.col("phone_count") >= 2) & pl.col("spark") & (pl.col("vm") | pl.col("webex"))
+
+
+def is_cisco_and_ms_integrated() -> pl.Expr:
+    return pl.col("has_cisco_service") & pl.col("microsoft") & pl.col("ms_integrated")
+
+
+def is_multi_vendor_user() -> pl.Expr:
+    return pl.col("has_cisco_service") & pl.col("microsoft") & ~pl.col("ms_integrated")
+
+
+def is_pexip_only_user() -> pl.Expr:
+    """A user at any level with Pexip and no Cisco service and no counted Microsoft account."""
+    return pl.col("pexip") & ~pl.col("has_cisco_service") & ~pl.col("microsoft")
+
+
+def subscriber_columns(features: pl.LazyFrame) -> pl.LazyFrame:
+    """Sum the bucket columns and the subscriber overlays per customer."""
+    subscribers = features.filter(pl.col("is_site_level")).with_columns(subscriber_bucket())
+    subscribers = subscribers.with_columns(licenses())
+    bucket_sums = [
+        pl.col("licenses").filter(pl.col("bucket") == str(bucket)).sum().alias(str(bucket))
+        for bucket in BUCKETS
+        # PexIP only also counts users at customer level and accounts of no user, so
+        # pexip_only_column computes the whole column.
+        if bucket not in (MICROSOFT_BUCKET, Report.pexip_only)
+    ]
+    overlays = [
+        is_user_with_more_than_10_phones().sum().alias(Report.more_than_10_phones),
+        is_standard_user_with_spark().sum().alias(Report.standard_users_with_spark),
+        is_cisco_and_ms_integrated().sum().alias(Report.cisco_and_ms_integrated),
+        is_multi_vendor_user().sum().alias(Report.multi_vendor),
+    ]
+    return subscribers.group_by(CUSTOMER).agg(*bucket_sums, *overlays)
+
+
+def standalone_phone_columns(phones: pl.LazyFrame, ownership: pl.LazyFrame) -> pl.LazyFrame:
+    """Count phones at site level that belong to no user, of class phone and analog."""
+    standalone = phones.join(ownership.select(PHONE), on=PHONE, how="anti").filter(
+        pl.col("is_site_level")
+    )
+    return standalone.group_by(CUSTOMER).agg(
+        (pl.col("device_class") == DeviceClass.PHONE.value).sum().alias(Report.standalone_phones),
+        (pl.col("device_class") == DeviceClass.ANALOG.value)
+        .sum()
+        .alias(Report.standalone_analog_ports),
+    )
+
+
+def unmatched_accounts(accounts: pl.LazyFrame, users: pl.LazyFrame) -> pl.LazyFrame:
+    """Return the account rows whose userid matches no user of the customer (null included)."""
+    return accounts.with_columns(normalized_id("userid").alias(USER)).join(
+        users.select(CUSTOMER, USER), on=[CUSTOMER, USER], how="anti", nulls_equal=False
+    )
+
+
+def count_rows(frame: pl.LazyFrame, column: str) -> pl.LazyFrame:
+    return frame.group_by(CUSTOMER).agg(pl.len().cast(pl.Int64).alias(column))
+
+
+def standalone_account_columns(inventory: Inventory, users: pl.LazyFrame) -> list[pl.LazyFrame]:
+    """Webex and voicemail accounts at site level, and Spark accounts at any level, with no user."""
+    webex = unmatched_accounts(inventory.webex_accounts, users).filter(is_site_level())
+    voicemail = unmatched_accounts(inventory.voicemail_accounts, users).filter(is_site_level())
+    spark = unmatched_accounts(inventory.spark_accounts, users)
+    return [
+        count_rows(webex, Report.standalone_webex),
+        count_rows(voicemail, Report.standalone_voicemail),
+        count_rows(spark, Report.standalone_spark),
+    ]
+
+
+def contact_center_columns(agents: pl.LazyFrame) -> pl.LazyFrame:
+    platform = pl.col("platform").str.strip_chars().str.to_lowercase()
+    return agents.filter(is_site_level()).group_by(CUSTOMER).agg(
+        (platform == "ucce").sum().alias(Report.contact_center_enterprise),
+        (platform == "uccx").sum().alias(Report.contact_center_express),
+    )
+
+
+def microsoft_columns(inventory: Inventory, features: pl.LazyFrame) -> pl.LazyFrame:
+    """Count Microsoft accounts with Teams or Office 365 whose linked user has no Cisco service."""
+    accounts = microsoft_flags(inventory.microsoft_accounts).join(
+        features.select(CUSTOMER, USER, "has_cisco_service"),
+        on=[CUSTOMER, USER],
+        how="left",
+        validate="m:1",
+    )
+    counted = accounts.filter(
+        (pl.col("teams") | pl.col("o365_licensed")) & ~pl.col("has_cisco_service").fill_null(value=False)
+    )
+    teams, voice = pl.col("teams"), pl.col("enterprise_voice")
+    return counted.group_by(CUSTOMER).agg(
+        (teams & voice).sum().alias(Report.ms_teams_and_voice),
+        (teams & ~voice).sum().alias(Report.ms_teams_no_voice),
+        (pl.col("o365_licensed") & ~teams).sum().alias(Report.ms_o365_no_teams),
+    )
+
+
+def pexip_only_column(inventory: Inventory, users: pl.LazyFrame, features: pl.LazyFrame) -> pl.LazyFrame:
+    """Users with only Pexip, plus Pexip accounts of no user: once per distinct normalized
+    userid, and once per row without a userid."""
+    pexip_users = features.filter(is_pexip_only_user()).group_by(CUSTOMER).agg(pl.len().alias("users"))
+    unmatched = unmatched_accounts(inventory.pexip_accounts, users)
+    without_user = unmatched.group_by(CUSTOMER).agg(
+        pl.col(USER).drop_nulls().n_unique().alias("named"),
+        pl.col(USER).is_null().sum().alias("unnamed"),
+    )
+    return (
+        pexip_users.join(without_user, on=CUSTOMER, how="full", coalesce=True)
+        .select(
+            CUSTOMER,
+            (
+                pl.col("users").fill_null(0)
+                + pl.col("named").fill_null(0)
+                + pl.col("unnamed").fill_null(0)
+            )
+            .cast(pl.Int64)
+            .alias(Report.pexip_only),
+        )
+    )
+
+
+def customer_flags(customers: pl.LazyFrame) -> pl.LazyFrame:
+    return customers.select(
+        CUSTOMER,
+        parsed_boolean("public_sector").fill_null(value=False).alias(Report.public_sector),
+        parsed_boolean("inactive_billing").fill_null(value=False).alias(Report.inactive_billing),
+    )
+
+
+def report_frame(inventory: Inventory) -> pl.LazyFrame:
+    """Build the report: one row per customer, the 35 columns in order, sorted by pkid bytes."""
+    users = normalized_users(inventory)
+    phones = normalized_phones(inventory)
+    ownership = phone_ownership(users, phones, inventory)
+    features = user_features(inventory, users, phone_count(ownership, phones))
+
+    parts = [
+        subscriber_columns(features),
+        standalone_phone_columns(phones, ownership),
+        *standalone_account_columns(inventory, users),
+        contact_center_columns(inventory.contact_center_agents),
+        microsoft_columns(inventory, features),
+        pexip_only_column(inventory, users, features),
+        count_rows(inventory.phone_server_phones, Report.phone_server_phones),
+        count_rows(inventory.sites, Report.site_count),
+    ]
+    report = customer_flags(inventory.customers)
+    for part in parts:
+        report = report.join(part, on=CUSTOMER, how="left", validate="1:1")
+
+    not_counts = (Report.customer_pkid, Report.public_sector, Report.inactive_billing)
+    counts = [name for name in REPORT_COLUMNS if name not in not_counts]
+    return (
+        report.with_columns(pl.col(counts).fill_null(0).cast(pl.Int64))
+        .rename({CUSTOMER: Report.customer_pkid})
+        .select(REPORT_COLUMNS)
+        .sort(Report.customer_pkid)
+    )

@@ -1,0 +1,371 @@
+"""Validation of an inventory drop with the pandera models, and the setting aside of bad rows.
+
+Each table is validated twice. First every file's schema is checked on its LazyFrame, which
+pandera limits to column names and types: a missing required column or a column of the wrong
+type stops the run, since no row of that file can be trusted. Then the rows of all the table's
+files are collected into one DataFrame and validated in full, so that every value check runs on
+every row: non-null, non-blank, booleans, closed vocabularies, unique keys after normalization
+and references to customers and sites.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandera.polars as pa
+import polars as pl
+
+from vlf_frames.normalize import normalized_id
+from vlf_frames.reading import (
+    FILE_COLUMN,
+    ORIGIN_COLUMNS,
+    ROW_COLUMN,
+    DropLayout,
+    TableFiles,
+    scan_file,
+)
+from vlf_frames.tables import CUSTOMER_KEY, SITE_KEY, TABLE_SPECS, Key, TableSpec
+
+log = logging.getLogger(__name__)
+
+# How many failing values a finding shows.
+EXAMPLE_COUNT = 5
+PAIR_SEPARATOR = "\x1f"
+
+CHECK_DESCRIPTIONS = {
+    "column_in_dataframe": "required column is missing",
+    "not_nullable": "value is missing (null or empty field)",
+    "not_blank": "value is empty or only white space",
+    "boolean": "value is not a boolean (accepted: true/false, t/f, 1/0, yes/no in any case)",
+    "contact_center_platform": "platform is neither UCCE nor UCCX",
+    "known_customer": "customer_pkid names no valid customer of the drop",
+    "known_site": "site_pkid names no valid site of the same customer",
+}
+FIXES = {
+    "column_in_dataframe": "add the column to the export (column names are matched exactly)",
+    "dtype": "export the column as text (booleans as booleans)",
+    "not_nullable": "fill the value in the export",
+    "not_blank": "fill the value in the export",
+    "boolean": "write true or false",
+    "contact_center_platform": "set platform to UCCE or UCCX",
+    "known_customer": "add the customer to customers or fix customer_pkid",
+    "known_site": "add the site to sites under the same customer, or fix site_pkid",
+    "unique_key": "remove or merge the duplicate rows (keys are compared trimmed and lower-cased)",
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One failing check of one table in one file."""
+
+    table: str
+    file: str | None
+    column: str
+    check: str
+    description: str
+    failing_rows: int | None  # None for a check of the file's schema
+    examples: tuple[str, ...]
+    fix: str
+    stops_run: bool  # a schema failure cannot be set aside row by row
+
+
+@dataclass
+class ValidatedTable:
+    spec: TableSpec
+    form: str
+    files: tuple[Path, ...]
+    rows_read: int
+    valid: pl.DataFrame
+    rejected: pl.DataFrame  # columns: table, file, row, reasons, values
+
+
+@dataclass
+class DropValidation:
+    layout: DropLayout
+    tables: dict[str, ValidatedTable] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def stops_run(self) -> bool:
+        return any(finding.stops_run for finding in self.findings)
+
+    @property
+    def rejected_rows(self) -> dict[str, int]:
+        return {name: table.rejected.height for name, table in self.tables.items()}
+
+    def rejects(self) -> pl.DataFrame:
+        frames = [table.rejected for table in self.tables.values() if table.rejected.height]
+        if not frames:
+            return empty_rejects()
+        return pl.concat(frames)
+
+
+def empty_rejects() -> pl.DataFrame:
+    return pl.DataFrame(
+        schema={
+            "table": pl.String,
+            "file": pl.String,
+            "row": pl.String,
+            "reasons": pl.String,
+            "values": pl.String,
+        }
+    )
+
+
+def validate_drop(layout: DropLayout, on_table: Callable[[str], None] | None = None) -> DropValidation:
+    """Validate every table of the drop, parents first, so that references use valid parents."""
+    result = DropValidation(layout)
+    known_customers: pl.Series | None = None
+    known_sites: pl.Series | None = None
+
+    for name in TABLE_SPECS:
+        table_files = layout.tables.get(name)
+        if table_files is None:
+            continue
+        if on_table is not None:
+            on_table(name)
+        schema_findings = check_file_schemas(table_files)
+        result.findings.extend(schema_findings)
+        if schema_findings:
+            continue
+
+        schema = table_schema(table_files.spec, known_customers, known_sites)
+        validated, findings = validate_table(table_files, schema)
+        result.tables[name] = validated
+        result.findings.extend(findings)
+        log.info(
+            "Validated %s: %d rows read, %d rejected", name, validated.rows_read, validated.rejected.height
+        )
+        if name == "customers":
+            known_customers = validated.valid.get_column(CUSTOMER_KEY)
+        elif name == "sites":
+            known_sites = validated.valid.select(site_pair(CUSTOMER_KEY, SITE_KEY)).to_series()
+
+    return result
+
+
+def site_pair(customer: str, site: str) -> pl.Expr:
+    return pl.concat_str([pl.col(customer), pl.col(site)], separator=PAIR_SEPARATOR).alias("pair")
+
+
+def check_file_schemas(table_files: TableFiles) -> list[Finding]:
+    """Check each file's columns and types; pandera checks only the schema of a LazyFrame."""
+    spec = table_files.spec
+    schema = spec.model.to_schema()
+    findings = []
+    for data_file in table_files.files:
+        frame = scan_file(data_file, spec)
+        try:
+            schema.validate(frame, lazy=True)
+        except pa.errors.SchemaErrors as errors:
+            failures = errors.failure_cases
+            for row in failures.iter_rows(named=True):
+                check = str(row["check"])
+                if check == "column_in_dataframe":
+                    column = str(row["failure_case"])
+                    description = CHECK_DESCRIPTIONS[check]
+                    fix = FIXES[check]
+                else:
+                    column = str(row["column"])
+                    description = f"wrong type: expected {check.removeprefix('dtype(')[:-1]}, found {row['failure_case']}"
+                    fix = FIXES["dtype"]
+                    check = "dtype"
+                findings.append(
+                    Finding(
+                        spec.name, str(data_file.path), column, check, description, None, (), fix, True
+                    )
+                )
+    return findings
+
+
+def table_schema(
+    spec: TableSpec, known_customers: pl.Series | None, known_sites: pl.Series | None
+) -> pa.DataFrameSchema:
+    """Return the table's model schema with its key and reference checks added."""
+    schema = spec.model.to_schema()
+    checks = list(schema.checks)
+    for key in spec.keys:
+        checks.append(unique_key_check(key))
+    if spec.references_customer and known_customers is not None:
+        checks.append(known_customer_check(known_customers))
+    if spec.references_site and known_sites is not None:
+        checks.append(known_site_check(known_sites))
+    return pa.DataFrameSchema(
+        columns=schema.columns,
+        checks=checks,
+        name=spec.name,
+        strict=False,
+    )
+
+
+def key_name(key: Key) -> str:
+    return "unique_key(" + ", ".join(key.columns) + ")"
+
+
+def unique_key_check(key: Key) -> pa.Check:
+    parts = [normalized_id(name) if name in key.normalized else pl.col(name) for name in key.columns]
+    complete = pl.all_horizontal([part.is_not_null() for part in parts])
+
+    def is_unique(data: pa.PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(~(pl.struct(parts).is_duplicated() & complete))
+
+    normalized = f" ({', '.join(key.normalized)} trimmed and lower-cased)" if key.normalized else ""
+    return pa.Check(
+        is_unique,
+        name=key_name(key),
+        error=f"duplicate key ({', '.join(key.columns)}){normalized}",
+    )
+
+
+def known_customer_check(known_customers: pl.Series) -> pa.Check:
+    known = pl.lit(known_customers).implode()
+
+    def is_known(data: pa.PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.col(CUSTOMER_KEY).is_in(known).fill_null(value=True))
+
+    return pa.Check(is_known, name="known_customer", error=CHECK_DESCRIPTIONS["known_customer"])
+
+
+def known_site_check(known_sites: pl.Series) -> pa.Check:
+    known = pl.lit(known_sites).implode()
+
+    def is_known(data: pa.PolarsData) -> pl.LazyFrame:
+        pair = site_pair(CUSTOMER_KEY, SITE_KEY)
+        return data.lazyframe.select(pl.col(SITE_KEY).is_null() | pair.is_in(known).fill_null(value=True))
+
+    return pa.Check(is_known, name="known_site", error=CHECK_DESCRIPTIONS["known_site"])
+
+
+def check_columns(check: str, column: str | None, spec: TableSpec) -> tuple[str, ...]:
+    """Return the columns a failing check concerns, to show their values."""
+    if check.startswith("unique_key("):
+        return tuple(part.strip() for part in check.removeprefix("unique_key(")[:-1].split(","))
+    if check == "known_site":
+        return (CUSTOMER_KEY, SITE_KEY)
+    if column and column in spec.columns:
+        return (column,)
+    return (CUSTOMER_KEY,)
+
+
+def collect_table(table_files: TableFiles) -> pl.DataFrame:
+    spec = table_files.spec
+    frames = [scan_file(data_file, spec) for data_file in table_files.files]
+    combined = pl.concat(frames, how="diagonal") if len(frames) > 1 else frames[0]
+    present = combined.collect_schema()
+    missing_optional = [name for name in spec.read_columns if name not in present]
+    combined = combined.with_columns(pl.lit(None, dtype=pl.String).alias(name) for name in missing_optional)
+    try:
+        return combined.select(*spec.read_columns, *ORIGIN_COLUMNS).collect()
+    except pl.exceptions.PolarsError as error:
+        from vlf_frames.errors import DropError
+
+        files = ", ".join(repr(str(data_file.path)) for data_file in table_files.files[:3])
+        raise DropError(f"Table {spec.name}: cannot read {files}: {error}") from error
+
+
+def validate_table(
+    table_files: TableFiles, schema: pa.DataFrameSchema
+) -> tuple[ValidatedTable, list[Finding]]:
+    spec = table_files.spec
+    frame = collect_table(table_files)
+    try:
+        schema.validate(frame, lazy=True)
+        failures = None
+    except pa.errors.SchemaErrors as errors:
+        failures = errors.failure_cases
+
+    files = tuple(data_file.path for data_file in table_files.files)
+    if failures is None or failures.height == 0:
+        return ValidatedTable(spec, table_files.form, files, frame.height, frame, empty_rejects()), []
+
+    failures = failures.filter(pl.col("index").is_not_null()).select(
+        pl.col("index").cast(pl.UInt32), "check", "column"
+    ).unique()
+    findings = describe_failures(spec, frame, failures)
+    rejected_index = failures.get_column("index").unique()
+    is_rejected = pl.int_range(pl.len(), dtype=pl.UInt32).is_in(rejected_index.implode())
+    valid = frame.filter(~is_rejected)
+    rejected = rejected_rows(spec, frame, failures)
+    return ValidatedTable(spec, table_files.form, files, frame.height, valid, rejected), findings
+
+
+def describe_check(spec: TableSpec, check: str) -> tuple[str, str]:
+    if check.startswith("unique_key("):
+        key = next(key for key in spec.keys if key_name(key) == check)
+        normalized = f", {', '.join(key.normalized)} trimmed and lower-cased" if key.normalized else ""
+        return f"duplicate key ({', '.join(key.columns)}{normalized})", FIXES["unique_key"]
+    return CHECK_DESCRIPTIONS.get(check, check), FIXES.get(check, "fix the value in the export")
+
+
+def failing_rows(frame: pl.DataFrame, failures: pl.DataFrame) -> pl.DataFrame:
+    """Join failure cases to the rows they name, with the row's origin."""
+    indexed = frame.with_row_index("index")
+    return failures.join(indexed, on="index", how="left", validate="m:1")
+
+
+def describe_failures(spec: TableSpec, frame: pl.DataFrame, failures: pl.DataFrame) -> list[Finding]:
+    rows = failing_rows(frame, failures).sort("index")
+    findings = []
+    for (file, check, column), group in rows.group_by(
+        [FILE_COLUMN, "check", "column"], maintain_order=True
+    ):
+        check = str(check)
+        shown_columns = check_columns(check, str(column), spec)
+        description, fix = describe_check(spec, check)
+        examples = tuple(
+            format_example(record, shown_columns, str(file))
+            for record in group.head(EXAMPLE_COUNT).iter_rows(named=True)
+        )
+        findings.append(
+            Finding(
+                spec.name,
+                str(file),
+                ", ".join(shown_columns),
+                check,
+                description,
+                group.height,
+                examples,
+                fix,
+                False,
+            )
+        )
+    return findings
+
+
+def row_label(file: str, row: int) -> str:
+    """Return where a row sits: a CSV line number (the header is line 1) or a Parquet row."""
+    if file.lower().endswith(".csv"):
+        return f"line {row + 2}"
+    return f"row {row + 1}"
+
+
+def format_example(record: dict[str, object], columns: tuple[str, ...], file: str) -> str:
+    values = ", ".join(repr(record[name]) if record[name] is not None else "null" for name in columns)
+    return f"{values} ({row_label(file, int(str(record[ROW_COLUMN])))})"
+
+
+def rejected_rows(spec: TableSpec, frame: pl.DataFrame, failures: pl.DataFrame) -> pl.DataFrame:
+    descriptions = {check: describe_check(spec, check)[0] for check in failures.get_column("check").unique()}
+    reasons = failures.with_columns(
+        reason=pl.concat_str(
+            [
+                pl.col("column").fill_null(""),
+                pl.lit(": "),
+                pl.col("check").replace_strict(descriptions, return_dtype=pl.String),
+            ]
+        )
+    ).group_by("index").agg(pl.col("reason").sort().str.join("; ").alias("reasons"))
+    rows = frame.with_row_index("index").join(reasons, on="index", how="inner", validate="1:1")
+    return rows.sort("index").select(
+        pl.lit(spec.name).alias("table"),
+        pl.col(FILE_COLUMN).alias("file"),
+        pl.when(pl.col(FILE_COLUMN).str.to_lowercase().str.ends_with(".csv"))
+        .then(pl.format("line {}", pl.col(ROW_COLUMN) + 2))
+        .otherwise(pl.format("row {}", pl.col(ROW_COLUMN) + 1))
+        .alias("row"),
+        "reasons",
+        pl.struct(spec.read_columns).struct.json_encode().alias("values"),
+    )
