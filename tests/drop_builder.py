@@ -333,12 +333,17 @@ def format_field(value: Any) -> str:
     return str(value)
 
 
-def report_rows(drop_dir: Path) -> list[Row]:
-    """Build the report of a drop in-process and return its rows as dicts, in report order."""
+def build_report_frame(drop_dir: Path) -> Any:
+    """Build the report of a drop in-process and return it as a Polars DataFrame."""
     # Imported here so that the test modules still collect while the pipeline is missing.
     from vlf_frames.pipeline import build_report  # noqa: PLC0415
 
-    return build_report(drop_dir).report.to_dicts()
+    return build_report(drop_dir).report
+
+
+def report_rows(drop_dir: Path) -> list[Row]:
+    """Build the report of a drop in-process and return its rows as dicts, in report order."""
+    return build_report_frame(drop_dir).to_dicts()
 
 
 def report_row(drop_dir: Path, pkid: str = "C1") -> Row:

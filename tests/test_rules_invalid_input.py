@@ -1,0 +1,187 @@
+"""Invalid input: by default a drop with invalid rows raises ``InvalidInputError``.
+
+Invalid rows are a missing required column, a wrong type, a null in a required field, a
+duplicate key (user ids and device names compared normalized within one customer), a
+reference to an unknown customer or site, and an unknown contact center platform.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from drop_builder import (
+    account,
+    agent,
+    build_report_frame,
+    customer,
+    ms_account,
+    phone,
+    site,
+    user,
+    write_drop,
+)
+
+from vlf_frames.errors import InvalidInputError
+
+TWO_CUSTOMERS: dict[str, Any] = {
+    "customers": [customer("C1"), customer("C2")],
+    "sites": [site("S1", customer="C1"), site("S2", customer="C2")],
+}
+
+INVALID_DROPS = [
+    # Duplicate keys
+    pytest.param(
+        "users",
+        {"users": [user("emma.holtom"), user(" EMMA.Holtom\u00a0")]},
+        id="duplicate-normalized-userid",
+    ),
+    pytest.param(
+        "users",
+        {
+            "users": [
+                user("emma.holtom", user_pkid="user-1"),
+                user("raj.patel", user_pkid="user-1"),
+            ]
+        },
+        id="duplicate-user-pkid",
+    ),
+    pytest.param(
+        "phones",
+        {"phones": [phone("SEP001122334455"), phone("sep001122334455 ")]},
+        id="duplicate-normalized-device-name",
+    ),
+    pytest.param(
+        "sites",
+        {"sites": [site("S1"), site("S1", site_name="Second site")]},
+        id="duplicate-site-pkid",
+    ),
+    pytest.param(
+        "customers",
+        {"customers": [customer("C1"), customer("C1")]},
+        id="duplicate-customer-pkid",
+    ),
+    pytest.param(
+        "webex_accounts",
+        {
+            "webex_accounts": [
+                account(None, account_id="emma.holtom@example.com"),
+                account(None, account_id="emma.holtom@example.com"),
+            ]
+        },
+        id="duplicate-account-id",
+    ),
+    # Unknown customer or site
+    pytest.param("sites", {"sites": [site("S1", customer="C9")]}, id="site-unknown-customer"),
+    pytest.param(
+        "users", {"users": [user("emma.holtom", customer="C9")]}, id="user-unknown-customer"
+    ),
+    pytest.param("users", {"users": [user("emma.holtom", site="S9")]}, id="user-unknown-site"),
+    # Primary keys are compared exactly: "s1" is not site "S1".
+    pytest.param("users", {"users": [user("emma.holtom", site="s1")]}, id="user-site-case"),
+    pytest.param(
+        "users",
+        {**TWO_CUSTOMERS, "users": [user("emma.holtom", site="S2", customer="C1")]},
+        id="user-site-of-other-customer",
+    ),
+    pytest.param(
+        "phones", {"phones": [phone("SEP001122334455", site="S9")]}, id="phone-unknown-site"
+    ),
+    pytest.param(
+        "phones",
+        {**TWO_CUSTOMERS, "phones": [phone("SEP001122334455", site="S2", customer="C1")]},
+        id="phone-site-of-other-customer",
+    ),
+    pytest.param(
+        "webex_accounts",
+        {"webex_accounts": [account(None, site="S9")]},
+        id="account-unknown-site",
+    ),
+    pytest.param(
+        "microsoft_accounts",
+        {**TWO_CUSTOMERS, "microsoft_accounts": [ms_account(None, site="S2", customer="C1")]},
+        id="microsoft-site-of-other-customer",
+    ),
+    # Unknown contact center platform
+    pytest.param(
+        "contact_center_agents",
+        {"contact_center_agents": [agent("UCCH")]},
+        id="unknown-platform",
+    ),
+    # Null in a required field
+    pytest.param("phones", {"phones": [phone("SEP001122334455", product=None)]}, id="null-product"),
+    pytest.param("users", {"users": [user(None)]}, id="null-userid"),
+    pytest.param(
+        "microsoft_accounts",
+        {"microsoft_accounts": [ms_account(None, teams=None)]},
+        id="null-teams-flag",
+    ),
+    # Wrong type
+    pytest.param(
+        "microsoft_accounts",
+        {"microsoft_accounts": [ms_account(None, teams="maybe")]},
+        id="teams-flag-not-boolean",
+    ),
+    pytest.param(
+        "customers",
+        {"customers": [customer("C1", public_sector="sometimes")]},
+        id="public-sector-not-boolean",
+    ),
+]
+
+
+@pytest.mark.parametrize(("table", "tables"), INVALID_DROPS)
+def test_invalid_drop_raises(tmp_path: Path, table: str, tables: dict[str, Any]) -> None:
+    drop = write_drop(tmp_path, **tables)
+
+    with pytest.raises(InvalidInputError) as error:
+        build_report_frame(drop)
+
+    # The error names the table that holds the invalid rows.
+    assert table in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("table", "column"),
+    [
+        pytest.param("users", "userid", id="users-userid"),
+        pytest.param("phones", "product", id="phones-product"),
+        pytest.param("sites", "customer_pkid", id="sites-customer-pkid"),
+    ],
+)
+def test_missing_required_column_raises(tmp_path: Path, table: str, column: str) -> None:
+    drop = write_drop(
+        tmp_path,
+        users=[user("emma.holtom")],
+        phones=[phone("SEP001122334455", owner="emma.holtom")],
+    )
+    path = drop / f"{table}.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(",")
+    keep = [index for index, name in enumerate(header) if name != column]
+    rewritten = [",".join(line.split(",")[index] for index in keep) for line in lines]
+    path.write_text("\n".join(rewritten) + "\n", encoding="utf-8")
+
+    with pytest.raises(InvalidInputError) as error:
+        build_report_frame(drop)
+
+    assert table in str(error.value)
+    assert column in str(error.value)
+
+
+def test_same_userid_in_two_customers_is_valid(tmp_path: Path) -> None:
+    drop = write_drop(
+        tmp_path,
+        **TWO_CUSTOMERS,
+        users=[
+            user("emma.holtom", site="S1", customer="C1"),
+            user("EMMA.HOLTOM", site="S2", customer="C2"),
+        ],
+        phones=[
+            phone("SEP001122334455", site="S1", customer="C1"),
+            phone("sep001122334455", site="S2", customer="C2"),
+        ],
+    )
+
+    assert build_report_frame(drop).height == 2
