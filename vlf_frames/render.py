@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
+import polars as pl
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.status import Status
+from rich.table import Table
+from rich.text import Text
+
+if TYPE_CHECKING:
+    from vlf_frames.validation import DropValidation, Finding
 
 # Progress, findings and summaries go to stderr so that stdout stays free for data.
 console = Console(stderr=True, highlight=False)
@@ -36,3 +46,109 @@ def print_error(message: str) -> None:
     """Print an error message; the text is never interpreted as rich markup."""
     console.print("[bold red]error:[/] ", end="")
     console.print(message, markup=False)
+
+
+class StageStatus:
+    """A rich status line that names the running stage, and logs each stage at INFO."""
+
+    def __init__(self) -> None:
+        self._status: Status | None = None
+
+    def __enter__(self) -> StageStatus:
+        if not is_quiet():
+            self._status = console.status("Reading the inventory drop")
+            self._status.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._status is not None:
+            self._status.stop()
+
+    def __call__(self, stage: str) -> None:
+        text = STAGE_TEXTS.get(stage, f"Validating {stage}")
+        logging.getLogger("vlf_frames.stages").info("%s", text)
+        if self._status is not None:
+            self._status.update(text)
+
+
+STAGE_TEXTS = {
+    "rules": "Applying the counting rules",
+    "write": "Writing the report",
+}
+
+
+def print_findings(findings: Sequence[Finding]) -> None:
+    """Print every failing check, grouped by table and file, with values and the fix."""
+    by_file: dict[tuple[str, str | None], list[Finding]] = {}
+    for finding in findings:
+        by_file.setdefault((finding.table, finding.file), []).append(finding)
+    for (table, file), group in by_file.items():
+        console.print()
+        console.print(Text.assemble(("Table ", "bold"), (table, "bold cyan"), " in ", (str(file), "cyan")))
+        for finding in group:
+            rows = "" if finding.failing_rows is None else f" ({finding.failing_rows} rows)"
+            line = Text.assemble(
+                "  ✗ ",
+                ("column " + finding.column, "bold"),
+                f", check {finding.check}{rows}: {finding.description}",
+            )
+            console.print(line)
+            if finding.examples:
+                console.print(Text("      first failing values: " + "; ".join(finding.examples)))
+            console.print(Text("      fix: " + finding.fix, style="dim"))
+    console.print()
+
+
+def print_summary(
+    validation: DropValidation,
+    *,
+    dangling: dict[str, int] | None = None,
+    report: pl.DataFrame | None = None,
+    outputs: Sequence[Path] = (),
+    elapsed: float | None = None,
+) -> None:
+    """Print the run summary: rows per table, absent tables, rejects, links and totals."""
+    if is_quiet():
+        return
+    tables = Table(title="Inventory drop", title_justify="left")
+    tables.add_column("table")
+    tables.add_column("form")
+    tables.add_column("rows read", justify="right")
+    tables.add_column("rows rejected", justify="right")
+    for name, table in validation.tables.items():
+        tables.add_row(name, table.form, f"{table.rows_read:,}", f"{table.rejected.height:,}")
+    console.print(tables)
+    if validation.layout.absent:
+        console.print(
+            Text.assemble(
+                ("Absent tables, counted as empty: ", "yellow"), ", ".join(validation.layout.absent)
+            )
+        )
+
+    if dangling is not None:
+        found = {name: count for name, count in dangling.items() if count}
+        if found:
+            links = Table(title="Dangling references (legal; they link nothing)", title_justify="left")
+            links.add_column("reference")
+            links.add_column("rows", justify="right")
+            for name, count in found.items():
+                links.add_row(name, f"{count:,}")
+            console.print(links)
+        else:
+            console.print("Dangling references: none.")
+
+    if report is not None:
+        totals = Table(title=f"Report totals over {report.height:,} customers", title_justify="left")
+        totals.add_column("column")
+        totals.add_column("total", justify="right")
+        for name, dtype in report.schema.items():
+            if dtype == pl.Int64:
+                totals.add_row(name, f"{report.get_column(name).sum():,}")
+            elif dtype == pl.Boolean:
+                totals.add_row(f"{name} (customers)", f"{report.get_column(name).sum():,}")
+        console.print(totals)
+
+    for path in outputs:
+        console.print(Text.assemble("Wrote ", (str(path), "bold green")))
+    if elapsed is not None:
+        console.print(f"Done in {elapsed:.1f} s.")

@@ -212,12 +212,7 @@ def unique_key_check(key: Key) -> pa.Check:
     def is_unique(data: pa.PolarsData) -> pl.LazyFrame:
         return data.lazyframe.select(~(pl.struct(parts).is_duplicated() & complete))
 
-    normalized = f" ({', '.join(key.normalized)} trimmed and lower-cased)" if key.normalized else ""
-    return pa.Check(
-        is_unique,
-        name=key_name(key),
-        error=f"duplicate key ({', '.join(key.columns)}){normalized}",
-    )
+    return pa.Check(is_unique, name=key_name(key))
 
 
 def known_customer_check(known_customers: pl.Series) -> pa.Check:
@@ -226,7 +221,7 @@ def known_customer_check(known_customers: pl.Series) -> pa.Check:
     def is_known(data: pa.PolarsData) -> pl.LazyFrame:
         return data.lazyframe.select(pl.col(CUSTOMER_KEY).is_in(known).fill_null(value=True))
 
-    return pa.Check(is_known, name="known_customer", error=CHECK_DESCRIPTIONS["known_customer"])
+    return pa.Check(is_known, name="known_customer")
 
 
 def known_site_check(known_sites: pl.Series) -> pa.Check:
@@ -236,7 +231,7 @@ def known_site_check(known_sites: pl.Series) -> pa.Check:
         pair = site_pair(CUSTOMER_KEY, SITE_KEY)
         return data.lazyframe.select(pl.col(SITE_KEY).is_null() | pair.is_in(known).fill_null(value=True))
 
-    return pa.Check(is_known, name="known_site", error=CHECK_DESCRIPTIONS["known_site"])
+    return pa.Check(is_known, name="known_site")
 
 
 def check_columns(check: str, column: str | None, spec: TableSpec) -> tuple[str, ...]:
@@ -348,16 +343,20 @@ def format_example(record: dict[str, object], columns: tuple[str, ...], file: st
 
 
 def rejected_rows(spec: TableSpec, frame: pl.DataFrame, failures: pl.DataFrame) -> pl.DataFrame:
-    descriptions = {check: describe_check(spec, check)[0] for check in failures.get_column("check").unique()}
-    reasons = failures.with_columns(
-        reason=pl.concat_str(
-            [
-                pl.col("column").fill_null(""),
-                pl.lit(": "),
-                pl.col("check").replace_strict(descriptions, return_dtype=pl.String),
-            ]
-        )
-    ).group_by("index").agg(pl.col("reason").sort().str.join("; ").alias("reasons"))
+    reason_texts = {
+        (check, column): f"{', '.join(check_columns(check, column, spec))}: {describe_check(spec, check)[0]}"
+        for check, column in failures.select("check", "column").unique().iter_rows()
+    }
+    reason_frame = pl.DataFrame(
+        [(check, column, text) for (check, column), text in reason_texts.items()],
+        schema={"check": pl.String, "column": pl.String, "reason": pl.String},
+        orient="row",
+    )
+    reasons = (
+        failures.join(reason_frame, on=["check", "column"], how="left", validate="m:1", nulls_equal=True)
+        .group_by("index")
+        .agg(pl.col("reason").sort().str.join("; ").alias("reasons"))
+    )
     rows = frame.with_row_index("index").join(reasons, on="index", how="inner", validate="1:1")
     return rows.sort("index").select(
         pl.lit(spec.name).alias("table"),

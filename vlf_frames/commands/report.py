@@ -1,0 +1,101 @@
+"""``vlf-frames report``: validate a drop and write the anonymous report."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from vlf_frames.cli import add_verbosity_options
+from vlf_frames.errors import ConfigError, ExitCode
+from vlf_frames.pipeline import InvalidDropError, build_report, validate_report
+from vlf_frames.render import StageStatus, console, is_quiet, print_findings, print_summary
+from vlf_frames.settings import resolve_settings
+from vlf_frames.writing import report_csv_text, write_atomically, write_rejects
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "report",
+        help="validate an inventory drop and write the anonymous report",
+        description=(
+            "Validate an inventory drop and write the anonymous customer aggregate report "
+            "(audit version 4.0.0) to DIR/vlf_<provider>_<host>_anonymous_<YYYY-MM-DD_HHMM>.csv. "
+            "Settings come from --config, then VLF_* environment variables, then options."
+        ),
+    )
+    parser.add_argument("drop", type=Path, metavar="DROP", help="folder of the inventory drop")
+    parser.add_argument(
+        "--output-dir", type=Path, required=True, metavar="DIR",
+        help="folder for the report (created if missing)",
+    )
+    parser.add_argument(
+        "--config", type=Path, metavar="FILE",
+        help="TOML settings file with keys such as provider_name and host_name",
+    )
+    parser.add_argument(
+        "--date-time", metavar="'YYYY-MM-DD HH:MM'",
+        help="report time in UTC, for reproducible reruns (default: now)",
+    )
+    parser.add_argument("--provider-name", help="provider name, in the metadata and the file name")
+    parser.add_argument("--host-name", help="host name of the platform, in the file name")
+    parser.add_argument("--platform-id", help="Platform ID metadata line")
+    parser.add_argument("--software-version", help="Software Version metadata line")
+    parser.add_argument("--platform-version", help="Platform Version metadata line")
+    parser.add_argument("--deployment-mode", help="Deployment Mode metadata line")
+    parser.add_argument(
+        "--on-invalid", choices=("fail", "quarantine"), default="fail",
+        help=(
+            "fail (default): write no report when a row is invalid; quarantine: write invalid "
+            "rows with their reasons to a rejects file next to the report and report the rest"
+        ),
+    )
+    add_verbosity_options(parser)
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    options = {
+        name: getattr(args, name)
+        for name in (
+            "platform_id", "provider_name", "software_version", "platform_version",
+            "deployment_mode", "host_name", "date_time",
+        )
+    }
+    settings = resolve_settings(options, config_file=args.config)
+    if args.output_dir.exists() and not args.output_dir.is_dir():
+        raise ConfigError(f"--output-dir {str(args.output_dir)!r} exists and is not a folder.")
+
+    with StageStatus() as on_stage:
+        try:
+            result = build_report(args.drop, on_invalid=args.on_invalid, on_stage=on_stage)
+        except InvalidDropError as error:
+            on_stage.__exit__()
+            print_findings(error.findings)
+            raise
+
+        on_stage("write")
+        report = validate_report(result.report)
+        outputs = []
+        if args.on_invalid == "quarantine":
+            rejects_path = args.output_dir / settings.rejects_file_name
+            write_rejects(result.validation.rejects(), rejects_path)
+            outputs.append(rejects_path)
+        report_path = args.output_dir / settings.report_file_name
+        write_atomically(report_path, report_csv_text(report, settings.metadata_lines()))
+        outputs.insert(0, report_path)
+
+    if result.validation.findings and not is_quiet():
+        console.print(
+            f"{sum(result.validation.rejected_rows.values()):,} invalid rows were set aside:"
+        )
+        print_findings(result.validation.findings)
+    print_summary(
+        result.validation,
+        dangling=result.dangling,
+        report=report,
+        outputs=outputs,
+        elapsed=time.perf_counter() - started,
+    )
+    return int(ExitCode.OK)

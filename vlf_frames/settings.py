@@ -1,0 +1,153 @@
+"""Run settings: the platform metadata of the report, from a TOML file, the environment and
+command-line options, in increasing order of precedence."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from vlf_frames import AUDIT_VERSION
+from vlf_frames.errors import ConfigError
+
+ENV_PREFIX = "VLF_"
+DATE_TIME_FORMAT = "%Y-%m-%d %H:%M"
+# Metadata settings, in the order of the report's metadata lines, with their line keys.
+METADATA_KEYS = {
+    "platform_id": "Platform ID",
+    "provider_name": "Provider Name",
+    "software_version": "Software Version",
+    "platform_version": "Platform Version",
+    "deployment_mode": "Deployment Mode",
+}
+SETTING_NAMES = (*METADATA_KEYS, "host_name", "date_time")
+# Characters that cannot stand in a file name: path separators, NUL and control characters.
+UNSAFE_FILE_NAME_CHARACTERS = re.compile(r"[/\\\x00-\x1f\x7f-\x9f]")
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    platform_id: str
+    provider_name: str
+    software_version: str
+    platform_version: str
+    deployment_mode: str
+    host_name: str
+    date_time: datetime  # UTC, whole minutes
+
+    def metadata_lines(self) -> list[str]:
+        """Return the report's ``#Key=Value`` lines in their fixed order."""
+        lines = [
+            f"#{line_key}={CONTROL_CHARACTERS.sub('-', getattr(self, name))}"
+            for name, line_key in METADATA_KEYS.items()
+        ]
+        lines.append(f"#Date Time={self.date_time.strftime(DATE_TIME_FORMAT)}")
+        lines.append(f"#Audit Version={AUDIT_VERSION}")
+        return lines
+
+    def file_stem(self, kind: str) -> str:
+        """Return ``vlf_<provider>_<host>_<kind>_<YYYY-MM-DD_HHMM>`` with unsafe characters as '-'."""
+        stamp = self.date_time.strftime("%Y-%m-%d_%H%M")
+        name = f"vlf_{self.provider_name}_{self.host_name}_{kind}_{stamp}"
+        return UNSAFE_FILE_NAME_CHARACTERS.sub("-", name)
+
+    @property
+    def report_file_name(self) -> str:
+        return self.file_stem("anonymous") + ".csv"
+
+    @property
+    def rejects_file_name(self) -> str:
+        return self.file_stem("rejects") + ".csv"
+
+
+def parse_date_time(text: str, source: str) -> datetime:
+    try:
+        parsed = datetime.strptime(text.strip(), DATE_TIME_FORMAT)
+    except ValueError:
+        raise ConfigError(
+            f"Invalid date_time {text!r} from {source}: expected YYYY-MM-DD HH:MM in UTC, "
+            "for example 2026-01-31 23:59."
+        ) from None
+    return parsed.replace(tzinfo=UTC)
+
+
+def read_settings_file(path: Path) -> dict[str, str]:
+    try:
+        with path.open("rb") as file:
+            data = tomllib.load(file)
+    except FileNotFoundError:
+        raise ConfigError(f"Settings file {str(path)!r} not found.") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"Settings file {str(path)!r} is not valid TOML: {error}") from None
+    unknown = sorted(set(data) - set(SETTING_NAMES))
+    if unknown:
+        raise ConfigError(
+            f"Settings file {str(path)!r} has unknown keys {', '.join(unknown)}; "
+            f"the known keys are {', '.join(SETTING_NAMES)}."
+        )
+    values = {}
+    for name, value in data.items():
+        if not isinstance(value, str):
+            raise ConfigError(
+                f"Settings file {str(path)!r}: {name} must be a string, found {value!r}; "
+                "quote it, e.g. software_version = \"21.1\"."
+            )
+        values[name] = value
+    return values
+
+
+def resolve_settings(
+    options: Mapping[str, str | None],
+    config_file: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    now: datetime | None = None,
+) -> RunSettings:
+    """Merge the settings file, ``VLF_*`` environment variables and options; options win.
+
+    Without a date_time anywhere, the current time in UTC, truncated to the minute, is used.
+    """
+    environ = os.environ if environ is None else environ
+    sources: dict[str, tuple[str, str]] = {}
+    if config_file is not None:
+        for name, value in read_settings_file(config_file).items():
+            sources[name] = (value, f"settings file {str(config_file)!r}")
+    for name in SETTING_NAMES:
+        variable = ENV_PREFIX + name.upper()
+        if environ.get(variable):
+            sources[name] = (environ[variable], f"environment variable {variable}")
+    for name in SETTING_NAMES:
+        value = options.get(name)
+        if value is not None:
+            sources[name] = (value, f"option --{name.replace('_', '-')}")
+
+    missing = [name for name in (*METADATA_KEYS, "host_name") if not sources.get(name, ("", ""))[0].strip()]
+    if missing:
+        hints = "; ".join(
+            f"--{name.replace('_', '-')} or {ENV_PREFIX}{name.upper()}" for name in missing
+        )
+        raise ConfigError(
+            f"Missing settings: {', '.join(missing)}. Set them with {hints}, or in a settings "
+            "file passed with --config."
+        )
+
+    if "date_time" in sources:
+        value, source = sources["date_time"]
+        date_time = parse_date_time(value, source)
+    else:
+        current = now or datetime.now(UTC)
+        date_time = current.astimezone(UTC).replace(second=0, microsecond=0)
+
+    return RunSettings(
+        platform_id=sources["platform_id"][0],
+        provider_name=sources["provider_name"][0],
+        software_version=sources["software_version"][0],
+        platform_version=sources["platform_version"][0],
+        deployment_mode=sources["deployment_mode"][0],
+        host_name=sources["host_name"][0],
+        date_time=date_time,
+    )

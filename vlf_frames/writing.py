@@ -1,0 +1,62 @@
+"""Writing of the report and rejects files; every write of output files lives here."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import tempfile
+from pathlib import Path
+
+import polars as pl
+
+from vlf_frames.errors import OutputError
+
+
+def report_csv_text(report: pl.DataFrame, metadata_lines: list[str]) -> str:
+    """Return the report file's text: metadata lines, header and rows, ``\\n`` line ends.
+
+    Booleans are written ``True``/``False``; quoting follows RFC 4180 and is used only where a
+    value needs it.
+    """
+    booleans = [name for name, dtype in report.schema.items() if dtype == pl.Boolean]
+    printable = report.with_columns(
+        pl.when(pl.col(name)).then(pl.lit("True")).otherwise(pl.lit("False")).alias(name)
+        for name in booleans
+    )
+    buffer = io.StringIO()
+    for line in metadata_lines:
+        buffer.write(line + "\n")
+    buffer.write(printable.write_csv(line_terminator="\n", quote_style="necessary"))
+    return buffer.getvalue()
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write UTF-8 text (no BOM) to ``path`` through a temporary file in the same folder.
+
+    The rename is atomic on POSIX file systems, so the file is either absent, the old file or
+    the complete new one, even when the run fails or is interrupted.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as error:
+        raise OutputError(f"Cannot write to folder {str(path.parent)!r}: {error.strerror}.") from error
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise OutputError(f"Cannot write {str(path)!r}: {error.strerror}.") from error
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def write_rejects(rejects: pl.DataFrame, path: Path) -> None:
+    write_atomically(path, rejects.write_csv(line_terminator="\n", quote_style="necessary"))
