@@ -32,7 +32,7 @@ class InvalidDropError(InvalidInputError):
     def __init__(self, validation: DropValidation, *, quarantine_possible: bool) -> None:
         self.validation = validation
         self.findings: list[Finding] = validation.findings
-        failing = sum(1 for _ in validation.findings)
+        tables = ", ".join(dict.fromkeys(finding.table for finding in self.findings))
         hint = (
             "Fix the files and run again, or rerun with --on-invalid quarantine to set the "
             "invalid rows aside and write the report from the valid rows."
@@ -40,7 +40,17 @@ class InvalidDropError(InvalidInputError):
             else "Fix the files and run again; a missing column or a column of the wrong type "
             "cannot be set aside row by row."
         )
-        super().__init__(f"The inventory drop is invalid: {failing} checks failed. {hint}")
+        self.headline = (
+            f"The inventory drop is invalid: {len(self.findings)} checks failed in "
+            f"tables {tables}. {hint}"
+        )
+        details = [
+            f"  {finding.table} ({finding.file}): column {finding.column}, check {finding.check}"
+            + ("" if finding.failing_rows is None else f", {finding.failing_rows} rows")
+            + f": {finding.description}"
+            for finding in self.findings
+        ]
+        super().__init__("\n".join([self.headline, *details]))
 
 
 @dataclass

@@ -9,7 +9,14 @@ from pathlib import Path
 from vlf_frames.cli import add_verbosity_options
 from vlf_frames.errors import ConfigError, ExitCode
 from vlf_frames.pipeline import InvalidDropError, build_report, validate_report
-from vlf_frames.render import StageStatus, console, is_quiet, print_findings, print_summary
+from vlf_frames.render import (
+    StageStatus,
+    console,
+    is_quiet,
+    print_error,
+    print_findings,
+    print_summary,
+)
 from vlf_frames.settings import resolve_settings
 from vlf_frames.writing import report_csv_text, write_atomically, write_rejects
 
@@ -73,7 +80,8 @@ def run(args: argparse.Namespace) -> int:
         except InvalidDropError as error:
             on_stage.__exit__()
             print_findings(error.findings)
-            raise
+            print_error(error.headline)
+            return int(error.exit_code)
 
         on_stage("write")
         report = validate_report(result.report)
