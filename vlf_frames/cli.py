@@ -16,6 +16,8 @@ from vlf_frames.errors import ExitCode, VlfError
 COMMAND_MODULES = (
     "vlf_frames.commands.report",
     "vlf_frames.commands.validate",
+    "vlf_frames.commands.schemas",
+    "vlf_frames.commands.synth",
 )
 
 log = logging.getLogger(__name__)
