@@ -1,0 +1,124 @@
+"""Parse the fixed-width text that the CUCM CLI command ``run sql`` prints.
+
+The output is a header line of column names, a line of ``=`` runs (one run under each
+column), then one line per row. Column boundaries are the ``=`` runs, not spaces: values
+such as descriptions contain spaces, and an empty value prints as blanks. ``NULL`` is a
+null. A saved terminal session may also contain the command line (``admin:run sql ...``),
+blank lines and the next ``admin:`` prompt, which are skipped.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import polars as pl
+
+SEPARATOR_LINE = re.compile(r"^=+(?: +=+)*$")
+PROMPT_LINE = re.compile(r"^\s*admin:", re.IGNORECASE)
+QUERY_TABLE = re.compile(r"\bfrom\s+([A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE)
+
+
+class RunSqlFormatError(ValueError):
+    """The text is not ``run sql`` output that this parser can read."""
+
+
+@dataclass(frozen=True)
+class RunSqlOutput:
+    """One parsed ``run sql`` result.
+
+    ``frame`` has one String column per output column, named in lower case. ``query_table``
+    is the table named after ``from`` in the echoed command line, when the text has one.
+    """
+
+    frame: pl.DataFrame
+    query_table: str | None
+
+
+def find_separator_line(lines: list[str]) -> int | None:
+    """Return the index of the first ``=`` separator line that has a header above it."""
+    for index, line in enumerate(lines):
+        if SEPARATOR_LINE.match(line.rstrip()) and _header_index(lines, index) is not None:
+            return index
+    return None
+
+
+def parse_run_sql(text: str) -> RunSqlOutput:
+    """Parse ``run sql`` output into a frame of strings.
+
+    Blank values and ``NULL`` become nulls, and values are stripped of surrounding blanks.
+    Raises RunSqlFormatError when the text has no separator line, when a column has no
+    name, when two columns share a name, or when the text holds a second result.
+    """
+    lines = text.splitlines()
+    separator_index = find_separator_line(lines)
+    if separator_index is None:
+        raise RunSqlFormatError("no line of '=' runs under a header line")
+    header_index = _header_index(lines, separator_index)
+    assert header_index is not None  # find_separator_line checked it
+
+    spans = column_spans(lines[separator_index].rstrip())
+    names = [_slice(lines[header_index], start, end).strip().lower() for start, end in spans]
+    _check_column_names(names)
+
+    body: list[str] = []
+    for line in lines[separator_index + 1 :]:
+        if PROMPT_LINE.match(line):
+            break
+        if not line.strip():
+            continue
+        if SEPARATOR_LINE.match(line.rstrip()):
+            raise RunSqlFormatError(
+                "the text contains more than one query result; save each query in its own file"
+            )
+        body.append(line)
+
+    rows = pl.DataFrame({"line": body}, schema={"line": pl.String})
+    columns = []
+    for name, (start, end) in zip(names, spans, strict=True):
+        length = None if end is None else end - start
+        value = pl.col("line").str.slice(start, length).str.strip_chars()
+        columns.append(
+            pl.when((value == "") | (value == "NULL")).then(None).otherwise(value).alias(name)
+        )
+    return RunSqlOutput(frame=rows.select(columns), query_table=_query_table(lines, header_index))
+
+
+def column_spans(separator: str) -> list[tuple[int, int | None]]:
+    """Return (start, end) character offsets of each column; the last column has no end.
+
+    A column runs from the start of its ``=`` run to the start of the next run, so a value
+    that is wider than its run still ends up in its own column.
+    """
+    starts = [match.start() for match in re.finditer(r"=+", separator)]
+    ends: list[int | None] = [*starts[1:], None]
+    return list(zip(starts, ends, strict=True))
+
+
+def _header_index(lines: list[str], separator_index: int) -> int | None:
+    for index in range(separator_index - 1, -1, -1):
+        if lines[index].strip():
+            return None if PROMPT_LINE.match(lines[index]) else index
+    return None
+
+
+def _slice(line: str, start: int, end: int | None) -> str:
+    return line[start:end] if end is not None else line[start:]
+
+
+def _check_column_names(names: list[str]) -> None:
+    if "" in names:
+        position = names.index("") + 1
+        raise RunSqlFormatError(f"column {position} has no name in the header line")
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise RunSqlFormatError(f"the header names these columns twice: {', '.join(duplicates)}")
+
+
+def _query_table(lines: list[str], header_index: int) -> str | None:
+    """Return the table after ``from`` in the last ``run sql`` command line above the header."""
+    for line in reversed(lines[:header_index]):
+        if "run sql" in line.lower():
+            match = QUERY_TABLE.search(line)
+            return match.group(1).lower() if match else None
+    return None
