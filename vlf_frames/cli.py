@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "vlf_frames.commands.validate",
     "vlf_frames.commands.schemas",
     "vlf_frames.commands.synth",
+    "vlf_frames.commands.import_cucm",
 )
 
 log = logging.getLogger(__name__)
