@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from vlf_frames import __version__
 from vlf_frames.errors import ExitCode, VlfError
+from vlf_frames.render import configure_output, print_error
 
 # Each module registers one top-level command through ``register(subparsers)``, which sets
 # the ``handler`` default to a function taking the parsed namespace and returning an exit code.
@@ -39,11 +40,16 @@ def build_parser() -> argparse.ArgumentParser:
 def add_verbosity_options(parser: argparse.ArgumentParser) -> None:
     """Add ``-v``/``-q``, shared by every command."""
     parser.add_argument(
-        "-v", "--verbose", action="count", default=0,
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
         help="print more detail: once for progress messages, twice for debug output",
     )
     parser.add_argument(
-        "-q", "--quiet", action="store_true",
+        "-q",
+        "--quiet",
+        action="store_true",
         help="print errors only, no progress and no summary",
     )
 
@@ -54,8 +60,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     verbose = getattr(args, "verbose", 0)
     quiet = getattr(args, "quiet", False)
 
-    from vlf_frames.render import configure_output, print_error
-
     configure_output(verbose=verbose, quiet=quiet)
     try:
         return int(args.handler(args))
@@ -65,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print_error("Interrupted; no report was written.")
         return 130
-    except Exception as error:  # noqa: BLE001 - last resort: a message, never a traceback
+    except Exception as error:
         if verbose >= 2:
             log.exception("internal error")
         print_error(

@@ -16,6 +16,7 @@ import pandera.polars as pa
 from vlf_frames import AUDIT_VERSION
 from vlf_frames.models import CONTACT_CENTER_PLATFORMS, FALSE_SPELLINGS, TRUE_SPELLINGS, Report
 from vlf_frames.tables import TABLE_SPECS, TableSpec
+from vlf_frames.writing import write_atomically
 
 CONTRACT_VERSION = 1
 CHECK_TEXTS = {
@@ -25,7 +26,8 @@ CHECK_TEXTS = {
         + "/".join(TRUE_SPELLINGS + FALSE_SPELLINGS)
         + " in any case"
     ),
-    "contact_center_platform": "one of " + ", ".join(p.upper() for p in CONTACT_CENTER_PLATFORMS)
+    "contact_center_platform": "one of "
+    + ", ".join(p.upper() for p in CONTACT_CENTER_PLATFORMS)
     + " in any case",
 }
 
@@ -34,7 +36,9 @@ def column_contract(name: str, column: Any) -> dict[str, Any]:
     metadata = column.metadata or {}
     entry: dict[str, Any] = {
         "name": name,
-        "type": metadata.get("logical_type", "str" if str(column.dtype) == "String" else str(column.dtype)),
+        "type": metadata.get(
+            "logical_type", "str" if str(column.dtype) == "String" else str(column.dtype)
+        ),
         "column_required": bool(column.required),
         "nullable": bool(column.nullable),
     }
@@ -114,8 +118,6 @@ def contract_files() -> dict[str, str]:
 
 
 def write_contracts(output_dir: Path) -> list[Path]:
-    from vlf_frames.writing import write_atomically
-
     written = []
     for name, text in contract_files().items():
         path = output_dir / name

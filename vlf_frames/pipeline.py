@@ -88,7 +88,9 @@ def build_report(
         on_stage("rules")
     started = time.perf_counter()
     inventory = inventory_from(validation)
-    report, dangling = pl.collect_all([rules.report_frame(inventory), dangling_references(inventory)])
+    report, dangling = pl.collect_all(
+        [rules.report_frame(inventory), dangling_references(inventory)]
+    )
     timings["rules"] = time.perf_counter() - started
 
     started = time.perf_counter()
@@ -125,16 +127,27 @@ def dangling_references(inventory: rules.Inventory) -> pl.LazyFrame:
         normalized_id("device_name").alias(rules.DEVICE),
     )
     counts = [
-        associations.join(phones.select(rules.CUSTOMER, rules.DEVICE), on=[rules.CUSTOMER, rules.DEVICE], how="anti")
-        .select(pl.len().alias("associations naming no phone")),
-        associations.join(users, on=[rules.CUSTOMER, rules.USER], how="anti")
-        .select(pl.len().alias("associations naming no user")),
+        associations.join(
+            phones.select(rules.CUSTOMER, rules.DEVICE),
+            on=[rules.CUSTOMER, rules.DEVICE],
+            how="anti",
+        ).select(pl.len().alias("associations naming no phone")),
+        associations.join(users, on=[rules.CUSTOMER, rules.USER], how="anti").select(
+            pl.len().alias("associations naming no user")
+        ),
         phones.filter(pl.col("owner").is_not_null())
-        .join(users, left_on=[rules.CUSTOMER, "owner"], right_on=[rules.CUSTOMER, rules.USER], how="anti")
+        .join(
+            users,
+            left_on=[rules.CUSTOMER, "owner"],
+            right_on=[rules.CUSTOMER, rules.USER],
+            how="anti",
+        )
         .select(pl.len().alias("phone owners matching no user")),
     ]
     for table in (*rules.SERVICE_TABLES.values(), "contact_center_agents", "microsoft_accounts"):
-        linked = getattr(inventory, table).select(rules.CUSTOMER, normalized_id("userid").alias(rules.USER))
+        linked = getattr(inventory, table).select(
+            rules.CUSTOMER, normalized_id("userid").alias(rules.USER)
+        )
         counts.append(
             linked.filter(pl.col(rules.USER).is_not_null())
             .join(users, on=[rules.CUSTOMER, rules.USER], how="anti")

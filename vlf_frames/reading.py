@@ -91,7 +91,9 @@ def locate_tables(drop_dir: Path) -> DropLayout:
 
     known = {f"{name}{suffix}" for name in TABLE_SPECS for suffix in ("", ".csv", ".parquet")}
     layout.ignored = sorted(
-        path for path in drop_dir.iterdir() if path.name not in known and not path.name.startswith(".")
+        path
+        for path in drop_dir.iterdir()
+        if path.name not in known and not path.name.startswith(".")
     )
     for path in layout.ignored:
         log.warning("Ignored %s: not a table of the inventory drop", path)
@@ -165,6 +167,8 @@ def scan_file(data_file: DataFile, spec: TableSpec) -> pl.LazyFrame:
         if name in wanted and name not in file_schema:
             selected.append(pl.lit(value, dtype=pl.String).alias(name))
 
-    return frame.select(selected).with_row_index(ROW_COLUMN).with_columns(
-        pl.lit(path, dtype=pl.String).alias(FILE_COLUMN)
+    return (
+        frame.select(selected)
+        .with_row_index(ROW_COLUMN)
+        .with_columns(pl.lit(path, dtype=pl.String).alias(FILE_COLUMN))
     )

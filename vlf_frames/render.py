@@ -84,7 +84,9 @@ def print_findings(findings: Sequence[Finding]) -> None:
         by_file.setdefault((finding.table, finding.file), []).append(finding)
     for (table, file), group in by_file.items():
         console.print()
-        console.print(Text.assemble(("Table ", "bold"), (table, "bold cyan"), " in ", (str(file), "cyan")))
+        console.print(
+            Text.assemble(("Table ", "bold"), (table, "bold cyan"), " in ", (str(file), "cyan"))
+        )
         for finding in group:
             rows = "" if finding.failing_rows is None else f" ({finding.failing_rows} rows)"
             line = Text.assemble(
@@ -110,6 +112,18 @@ def print_summary(
     """Print the run summary: rows per table, absent tables, rejects, links and totals."""
     if is_quiet():
         return
+    print_tables_read(validation)
+    if dangling is not None:
+        print_dangling(dangling)
+    if report is not None:
+        print_report_totals(report)
+    for path in outputs:
+        console.print(Text.assemble("Wrote ", (str(path), "bold green")))
+    if elapsed is not None:
+        console.print(f"Done in {elapsed:.1f} s.")
+
+
+def print_tables_read(validation: DropValidation) -> None:
     tables = Table(title="Inventory drop", title_justify="left")
     tables.add_column("table")
     tables.add_column("form")
@@ -119,36 +133,30 @@ def print_summary(
         tables.add_row(name, table.form, f"{table.rows_read:,}", f"{table.rejected.height:,}")
     console.print(tables)
     if validation.layout.absent:
-        console.print(
-            Text.assemble(
-                ("Absent tables, counted as empty: ", "yellow"), ", ".join(validation.layout.absent)
-            )
-        )
+        absent = ", ".join(validation.layout.absent)
+        console.print(Text.assemble(("Absent tables, counted as empty: ", "yellow"), absent))
 
-    if dangling is not None:
-        found = {name: count for name, count in dangling.items() if count}
-        if found:
-            links = Table(title="Dangling references (legal; they link nothing)", title_justify="left")
-            links.add_column("reference")
-            links.add_column("rows", justify="right")
-            for name, count in found.items():
-                links.add_row(name, f"{count:,}")
-            console.print(links)
-        else:
-            console.print("Dangling references: none.")
 
-    if report is not None:
-        totals = Table(title=f"Report totals over {report.height:,} customers", title_justify="left")
-        totals.add_column("column")
-        totals.add_column("total", justify="right")
-        for name, dtype in report.schema.items():
-            if dtype == pl.Int64:
-                totals.add_row(name, f"{report.get_column(name).sum():,}")
-            elif dtype == pl.Boolean:
-                totals.add_row(f"{name} (customers)", f"{report.get_column(name).sum():,}")
-        console.print(totals)
+def print_dangling(dangling: dict[str, int]) -> None:
+    found = {name: count for name, count in dangling.items() if count}
+    if not found:
+        console.print("Dangling references: none.")
+        return
+    links = Table(title="Dangling references (legal; they link nothing)", title_justify="left")
+    links.add_column("reference")
+    links.add_column("rows", justify="right")
+    for name, count in found.items():
+        links.add_row(name, f"{count:,}")
+    console.print(links)
 
-    for path in outputs:
-        console.print(Text.assemble("Wrote ", (str(path), "bold green")))
-    if elapsed is not None:
-        console.print(f"Done in {elapsed:.1f} s.")
+
+def print_report_totals(report: pl.DataFrame) -> None:
+    totals = Table(title=f"Report totals over {report.height:,} customers", title_justify="left")
+    totals.add_column("column")
+    totals.add_column("total", justify="right")
+    for name, dtype in report.schema.items():
+        if dtype == pl.Int64:
+            totals.add_row(name, f"{report.get_column(name).sum():,}")
+        elif dtype == pl.Boolean:
+            totals.add_row(f"{name} (customers)", f"{report.get_column(name).sum():,}")
+    console.print(totals)

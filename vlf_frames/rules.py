@@ -12,7 +12,7 @@ from enum import StrEnum
 
 import polars as pl
 
-from vlf_frames.models import REPORT_COLUMNS, Report
+from vlf_frames.models import REPORT_COLUMNS, ReportColumn
 from vlf_frames.normalize import normalized_id, parsed_boolean
 
 CUSTOMER = "customer_pkid"
@@ -113,7 +113,9 @@ def normalized_phones(inventory: Inventory) -> pl.LazyFrame:
     )
 
 
-def phone_ownership(users: pl.LazyFrame, phones: pl.LazyFrame, inventory: Inventory) -> pl.LazyFrame:
+def phone_ownership(
+    users: pl.LazyFrame, phones: pl.LazyFrame, inventory: Inventory
+) -> pl.LazyFrame:
     """Return the distinct (customer, user, phone) pairs where the phone belongs to the user.
 
     A phone belongs to a user of the same customer when the user's associated devices name it
@@ -136,9 +138,14 @@ def phone_ownership(users: pl.LazyFrame, phones: pl.LazyFrame, inventory: Invent
 
 
 def phone_count(ownership: pl.LazyFrame, phones: pl.LazyFrame) -> pl.LazyFrame:
-    """Return n(U) per user: distinct phone and analog phones, else 1 for any Spark Remote Device."""
+    """Return n(U) per user: distinct phones of class phone or analog.
+
+    A user with none of those and at least one Spark Remote Device has n(U) = 1.
+    """
     counted = pl.col("device_class").is_in(COUNTED_CLASSES).sum()
-    has_spark_remote_device = (pl.col("device_class") == DeviceClass.SPARK_REMOTE_DEVICE.value).any()
+    has_spark_remote_device = (
+        pl.col("device_class") == DeviceClass.SPARK_REMOTE_DEVICE.value
+    ).any()
     return (
         ownership.join(phones.select(PHONE, "device_class"), on=PHONE, how="inner", validate="m:1")
         .group_by(CUSTOMER, USER)
@@ -202,13 +209,19 @@ def has_cisco_service() -> pl.Expr:
     ).alias("has_cisco_service")
 
 
-def user_features(inventory: Inventory, users: pl.LazyFrame, phone_counts: pl.LazyFrame) -> pl.LazyFrame:
+def user_features(
+    inventory: Inventory, users: pl.LazyFrame, phone_counts: pl.LazyFrame
+) -> pl.LazyFrame:
     """Return one row per user with phone count, service flags and Microsoft links."""
     features = users.join(phone_counts, on=[CUSTOMER, USER], how="left", validate="1:1")
     for flag, table in SERVICE_TABLES.items():
-        linked = linked_user_ids(getattr(inventory, table)).with_columns(pl.lit(value=True).alias(flag))
+        linked = linked_user_ids(getattr(inventory, table)).with_columns(
+            pl.lit(value=True).alias(flag)
+        )
         features = features.join(linked, on=[CUSTOMER, USER], how="left", validate="1:1")
-    features = features.join(microsoft_links(inventory), on=[CUSTOMER, USER], how="left", validate="1:1")
+    features = features.join(
+        microsoft_links(inventory), on=[CUSTOMER, USER], how="left", validate="1:1"
+    )
     flags = [*SERVICE_TABLES, "microsoft", "ms_integrated"]
     return features.with_columns(
         pl.col("phone_count").fill_null(0),
@@ -220,54 +233,60 @@ def user_features(inventory: Inventory, users: pl.LazyFrame, phone_counts: pl.La
 # through the Microsoft account.
 MICROSOFT_BUCKET = "microsoft"
 BUCKETS = (
-    Report.multiple_phones,
-    Report.one_phone_and_webex,
-    Report.one_phone_and_vm,
-    Report.one_phone_and_spark,
-    Report.one_phone,
-    Report.em_and_webex,
-    Report.em_and_vm,
-    Report.em_and_spark,
-    Report.em_and_snr,
-    Report.em,
-    Report.webex,
-    Report.vm,
-    Report.spark,
-    Report.snr,
+    ReportColumn.multiple_phones,
+    ReportColumn.one_phone_and_webex,
+    ReportColumn.one_phone_and_vm,
+    ReportColumn.one_phone_and_spark,
+    ReportColumn.one_phone,
+    ReportColumn.em_and_webex,
+    ReportColumn.em_and_vm,
+    ReportColumn.em_and_spark,
+    ReportColumn.em_and_snr,
+    ReportColumn.em,
+    ReportColumn.webex,
+    ReportColumn.vm,
+    ReportColumn.spark,
+    ReportColumn.snr,
     MICROSOFT_BUCKET,
-    Report.pexip_only,
-    Report.ucm_user,
+    ReportColumn.pexip_only,
+    ReportColumn.ucm_user,
 )
 BUCKET_DTYPE = pl.Enum([str(bucket) for bucket in BUCKETS])
 
 
 def subscriber_bucket() -> pl.Expr:
-    """Assign a subscriber's bucket: the first matching condition wins, in precedence order."""
+    """Assign a subscriber's bucket: the first matching condition wins, in precedence order.
+
+    One precedence runs through every group: WebEx, then voicemail, then Spark, then SNR.
+    """
     n = pl.col("phone_count")
     em, snr, vm = pl.col("em"), pl.col("snr"), pl.col("vm")
     webex, spark = pl.col("webex"), pl.col("spark")
-    conditions = (
-        n >= 2,
-        (n == 1) & webex,
-        (n == 1) & vm,
-        (n == 1) & spark,
-        n == 1,
-        em & webex,
-        em & vm,
-        em & spark,
-        em & snr,
-        em,
-        webex,
-        vm,
-        spark,
-        snr,
-        pl.col("microsoft"),
-        pl.col("pexip"),
-    )
-    chain = pl.when(conditions[0]).then(pl.lit(str(BUCKETS[0])))
-    for condition, bucket in zip(conditions[1:], BUCKETS[1:-1], strict=True):
-        chain = chain.when(condition).then(pl.lit(str(bucket)))
-    return chain.otherwise(pl.lit(str(BUCKETS[-1]))).cast(BUCKET_DTYPE).alias("bucket")
+
+    def bucket(name: str) -> pl.Expr:
+        return pl.lit(name)
+
+    return (
+        pl.when(n >= 2).then(bucket(ReportColumn.multiple_phones))
+        .when((n == 1) & webex).then(bucket(ReportColumn.one_phone_and_webex))
+        .when((n == 1) & vm).then(bucket(ReportColumn.one_phone_and_vm))
+        .when((n == 1) & spark).then(bucket(ReportColumn.one_phone_and_spark))
+        .when(n == 1).then(bucket(ReportColumn.one_phone))
+        .when(em & webex).then(bucket(ReportColumn.em_and_webex))
+        .when(em & vm).then(bucket(ReportColumn.em_and_vm))
+        .when(em & spark).then(bucket(ReportColumn.em_and_spark))
+        .when(em & snr).then(bucket(ReportColumn.em_and_snr))
+        .when(em).then(bucket(ReportColumn.em))
+        .when(webex).then(bucket(ReportColumn.webex))
+        .when(vm).then(bucket(ReportColumn.vm))
+        .when(spark).then(bucket(ReportColumn.spark))
+        .when(snr).then(bucket(ReportColumn.snr))
+        .when(pl.col("microsoft")).then(bucket(MICROSOFT_BUCKET))
+        .when(pl.col("pexip")).then(bucket(ReportColumn.pexip_only))
+        .otherwise(bucket(ReportColumn.ucm_user))
+        .cast(BUCKET_DTYPE)
+        .alias("bucket")
+    )  # fmt: skip
 
 
 def licenses() -> pl.Expr:
@@ -276,7 +295,7 @@ def licenses() -> pl.Expr:
     n = pl.col("phone_count")
     multiple = (n + PHONES_PER_LICENSE - 1) // PHONES_PER_LICENSE
     return (
-        pl.when(pl.col("bucket") == str(Report.multiple_phones))
+        pl.when(pl.col("bucket") == str(ReportColumn.multiple_phones))
         .then(multiple)
         .when(pl.col("bucket") == MICROSOFT_BUCKET)
         .then(0)
@@ -316,13 +335,13 @@ def subscriber_columns(features: pl.LazyFrame) -> pl.LazyFrame:
         for bucket in BUCKETS
         # PexIP only also counts users at customer level and accounts of no user, so
         # pexip_only_column computes the whole column.
-        if bucket not in (MICROSOFT_BUCKET, Report.pexip_only)
+        if bucket not in (MICROSOFT_BUCKET, ReportColumn.pexip_only)
     ]
     overlays = [
-        is_user_with_more_than_10_phones().sum().alias(Report.more_than_10_phones),
-        is_standard_user_with_spark().sum().alias(Report.standard_users_with_spark),
-        is_cisco_and_ms_integrated().sum().alias(Report.cisco_and_ms_integrated),
-        is_multi_vendor_user().sum().alias(Report.multi_vendor),
+        is_user_with_more_than_10_phones().sum().alias(ReportColumn.more_than_10_phones),
+        is_standard_user_with_spark().sum().alias(ReportColumn.standard_users_with_spark),
+        is_cisco_and_ms_integrated().sum().alias(ReportColumn.cisco_and_ms_integrated),
+        is_multi_vendor_user().sum().alias(ReportColumn.multi_vendor),
     ]
     return subscribers.group_by(CUSTOMER).agg(*bucket_sums, *overlays)
 
@@ -333,10 +352,12 @@ def standalone_phone_columns(phones: pl.LazyFrame, ownership: pl.LazyFrame) -> p
         pl.col("is_site_level")
     )
     return standalone.group_by(CUSTOMER).agg(
-        (pl.col("device_class") == DeviceClass.PHONE.value).sum().alias(Report.standalone_phones),
+        (pl.col("device_class") == DeviceClass.PHONE.value)
+        .sum()
+        .alias(ReportColumn.standalone_phones),
         (pl.col("device_class") == DeviceClass.ANALOG.value)
         .sum()
-        .alias(Report.standalone_analog_ports),
+        .alias(ReportColumn.standalone_analog_ports),
     )
 
 
@@ -357,17 +378,21 @@ def standalone_account_columns(inventory: Inventory, users: pl.LazyFrame) -> lis
     voicemail = unmatched_accounts(inventory.voicemail_accounts, users).filter(is_site_level())
     spark = unmatched_accounts(inventory.spark_accounts, users)
     return [
-        count_rows(webex, Report.standalone_webex),
-        count_rows(voicemail, Report.standalone_voicemail),
-        count_rows(spark, Report.standalone_spark),
+        count_rows(webex, ReportColumn.standalone_webex),
+        count_rows(voicemail, ReportColumn.standalone_voicemail),
+        count_rows(spark, ReportColumn.standalone_spark),
     ]
 
 
 def contact_center_columns(agents: pl.LazyFrame) -> pl.LazyFrame:
     platform = pl.col("platform").str.strip_chars().str.to_lowercase()
-    return agents.filter(is_site_level()).group_by(CUSTOMER).agg(
-        (platform == "ucce").sum().alias(Report.contact_center_enterprise),
-        (platform == "uccx").sum().alias(Report.contact_center_express),
+    return (
+        agents.filter(is_site_level())
+        .group_by(CUSTOMER)
+        .agg(
+            (platform == "ucce").sum().alias(ReportColumn.contact_center_enterprise),
+            (platform == "uccx").sum().alias(ReportColumn.contact_center_express),
+        )
     )
 
 
@@ -380,45 +405,49 @@ def microsoft_columns(inventory: Inventory, features: pl.LazyFrame) -> pl.LazyFr
         validate="m:1",
     )
     counted = accounts.filter(
-        (pl.col("teams") | pl.col("o365_licensed")) & ~pl.col("has_cisco_service").fill_null(value=False)
+        (pl.col("teams") | pl.col("o365_licensed"))
+        & ~pl.col("has_cisco_service").fill_null(value=False)
     )
     teams, voice = pl.col("teams"), pl.col("enterprise_voice")
     return counted.group_by(CUSTOMER).agg(
-        (teams & voice).sum().alias(Report.ms_teams_and_voice),
-        (teams & ~voice).sum().alias(Report.ms_teams_no_voice),
-        (pl.col("o365_licensed") & ~teams).sum().alias(Report.ms_o365_no_teams),
+        (teams & voice).sum().alias(ReportColumn.ms_teams_and_voice),
+        (teams & ~voice).sum().alias(ReportColumn.ms_teams_no_voice),
+        (pl.col("o365_licensed") & ~teams).sum().alias(ReportColumn.ms_o365_no_teams),
     )
 
 
-def pexip_only_column(inventory: Inventory, users: pl.LazyFrame, features: pl.LazyFrame) -> pl.LazyFrame:
+def pexip_only_column(
+    inventory: Inventory, users: pl.LazyFrame, features: pl.LazyFrame
+) -> pl.LazyFrame:
     """Users with only Pexip, plus Pexip accounts of no user: once per distinct normalized
     userid, and once per row without a userid."""
-    pexip_users = features.filter(is_pexip_only_user()).group_by(CUSTOMER).agg(pl.len().alias("users"))
+    pexip_users = (
+        features.filter(is_pexip_only_user()).group_by(CUSTOMER).agg(pl.len().alias("users"))
+    )
     unmatched = unmatched_accounts(inventory.pexip_accounts, users)
     without_user = unmatched.group_by(CUSTOMER).agg(
         pl.col(USER).drop_nulls().n_unique().alias("named"),
         pl.col(USER).is_null().sum().alias("unnamed"),
     )
-    return (
-        pexip_users.join(without_user, on=CUSTOMER, how="full", coalesce=True)
-        .select(
-            CUSTOMER,
-            (
-                pl.col("users").fill_null(0)
-                + pl.col("named").fill_null(0)
-                + pl.col("unnamed").fill_null(0)
-            )
-            .cast(pl.Int64)
-            .alias(Report.pexip_only),
+    return pexip_users.join(without_user, on=CUSTOMER, how="full", coalesce=True).select(
+        CUSTOMER,
+        (
+            pl.col("users").fill_null(0)
+            + pl.col("named").fill_null(0)
+            + pl.col("unnamed").fill_null(0)
         )
+        .cast(pl.Int64)
+        .alias(ReportColumn.pexip_only),
     )
 
 
 def customer_flags(customers: pl.LazyFrame) -> pl.LazyFrame:
     return customers.select(
         CUSTOMER,
-        parsed_boolean("public_sector").fill_null(value=False).alias(Report.public_sector),
-        parsed_boolean("inactive_billing").fill_null(value=False).alias(Report.inactive_billing),
+        parsed_boolean("public_sector").fill_null(value=False).alias(ReportColumn.public_sector),
+        parsed_boolean("inactive_billing")
+        .fill_null(value=False)
+        .alias(ReportColumn.inactive_billing),
     )
 
 
@@ -436,18 +465,22 @@ def report_frame(inventory: Inventory) -> pl.LazyFrame:
         contact_center_columns(inventory.contact_center_agents),
         microsoft_columns(inventory, features),
         pexip_only_column(inventory, users, features),
-        count_rows(inventory.phone_server_phones, Report.phone_server_phones),
-        count_rows(inventory.sites, Report.site_count),
+        count_rows(inventory.phone_server_phones, ReportColumn.phone_server_phones),
+        count_rows(inventory.sites, ReportColumn.site_count),
     ]
     report = customer_flags(inventory.customers)
     for part in parts:
         report = report.join(part, on=CUSTOMER, how="left", validate="1:1")
 
-    not_counts = (Report.customer_pkid, Report.public_sector, Report.inactive_billing)
+    not_counts = (
+        ReportColumn.customer_pkid,
+        ReportColumn.public_sector,
+        ReportColumn.inactive_billing,
+    )
     counts = [name for name in REPORT_COLUMNS if name not in not_counts]
     return (
         report.with_columns(pl.col(counts).fill_null(0).cast(pl.Int64))
-        .rename({CUSTOMER: Report.customer_pkid})
+        .rename({CUSTOMER: ReportColumn.customer_pkid})
         .select(REPORT_COLUMNS)
-        .sort(Report.customer_pkid)
+        .sort(ReportColumn.customer_pkid)
     )

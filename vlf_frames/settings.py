@@ -51,7 +51,7 @@ class RunSettings:
         return lines
 
     def file_stem(self, kind: str) -> str:
-        """Return ``vlf_<provider>_<host>_<kind>_<YYYY-MM-DD_HHMM>`` with unsafe characters as '-'."""
+        """Return ``vlf_<provider>_<host>_<kind>_<YYYY-MM-DD_HHMM>``, unsafe characters as '-'."""
         stamp = self.date_time.strftime("%Y-%m-%d_%H%M")
         name = f"vlf_{self.provider_name}_{self.host_name}_{kind}_{stamp}"
         return UNSAFE_FILE_NAME_CHARACTERS.sub("-", name)
@@ -95,7 +95,7 @@ def read_settings_file(path: Path) -> dict[str, str]:
         if not isinstance(value, str):
             raise ConfigError(
                 f"Settings file {str(path)!r}: {name} must be a string, found {value!r}; "
-                "quote it, e.g. software_version = \"21.1\"."
+                'quote it, e.g. software_version = "21.1".'
             )
         values[name] = value
     return values
@@ -121,11 +121,13 @@ def resolve_settings(
         if environ.get(variable):
             sources[name] = (environ[variable], f"environment variable {variable}")
     for name in SETTING_NAMES:
-        value = options.get(name)
-        if value is not None:
-            sources[name] = (value, f"option --{name.replace('_', '-')}")
+        option = options.get(name)
+        if option is not None:
+            sources[name] = (option, f"option --{name.replace('_', '-')}")
 
-    missing = [name for name in (*METADATA_KEYS, "host_name") if not sources.get(name, ("", ""))[0].strip()]
+    missing = [
+        name for name in (*METADATA_KEYS, "host_name") if not sources.get(name, ("", ""))[0].strip()
+    ]
     if missing:
         hints = "; ".join(
             f"--{name.replace('_', '-')} or {ENV_PREFIX}{name.upper()}" for name in missing

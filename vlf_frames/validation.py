@@ -18,6 +18,7 @@ from pathlib import Path
 import pandera.polars as pa
 import polars as pl
 
+from vlf_frames.errors import DropError
 from vlf_frames.normalize import normalized_id
 from vlf_frames.reading import (
     FILE_COLUMN,
@@ -115,7 +116,9 @@ def empty_rejects() -> pl.DataFrame:
     )
 
 
-def validate_drop(layout: DropLayout, on_table: Callable[[str], None] | None = None) -> DropValidation:
+def validate_drop(
+    layout: DropLayout, on_table: Callable[[str], None] | None = None
+) -> DropValidation:
     """Validate every table of the drop, parents first, so that references use valid parents."""
     result = DropValidation(layout)
     known_customers: pl.Series | None = None
@@ -137,7 +140,10 @@ def validate_drop(layout: DropLayout, on_table: Callable[[str], None] | None = N
         result.tables[name] = validated
         result.findings.extend(findings)
         log.info(
-            "Validated %s: %d rows read, %d rejected", name, validated.rows_read, validated.rejected.height
+            "Validated %s: %d rows read, %d rejected",
+            name,
+            validated.rows_read,
+            validated.rejected.height,
         )
         if name == "customers":
             known_customers = validated.valid.get_column(CUSTOMER_KEY)
@@ -170,12 +176,21 @@ def check_file_schemas(table_files: TableFiles) -> list[Finding]:
                     fix = FIXES[check]
                 else:
                     column = str(row["column"])
-                    description = f"wrong type: expected {check.removeprefix('dtype(')[:-1]}, found {row['failure_case']}"
+                    expected = check.removeprefix("dtype(")[:-1]
+                    description = f"wrong type: expected {expected}, found {row['failure_case']}"
                     fix = FIXES["dtype"]
                     check = "dtype"
                 findings.append(
                     Finding(
-                        spec.name, str(data_file.path), column, check, description, None, (), fix, True
+                        spec.name,
+                        str(data_file.path),
+                        column,
+                        check,
+                        description,
+                        None,
+                        (),
+                        fix,
+                        True,
                     )
                 )
     return findings
@@ -206,7 +221,9 @@ def key_name(key: Key) -> str:
 
 
 def unique_key_check(key: Key) -> pa.Check:
-    parts = [normalized_id(name) if name in key.normalized else pl.col(name) for name in key.columns]
+    parts = [
+        normalized_id(name) if name in key.normalized else pl.col(name) for name in key.columns
+    ]
     complete = pl.all_horizontal([part.is_not_null() for part in parts])
 
     def is_unique(data: pa.PolarsData) -> pl.LazyFrame:
@@ -229,7 +246,9 @@ def known_site_check(known_sites: pl.Series) -> pa.Check:
 
     def is_known(data: pa.PolarsData) -> pl.LazyFrame:
         pair = site_pair(CUSTOMER_KEY, SITE_KEY)
-        return data.lazyframe.select(pl.col(SITE_KEY).is_null() | pair.is_in(known).fill_null(value=True))
+        return data.lazyframe.select(
+            pl.col(SITE_KEY).is_null() | pair.is_in(known).fill_null(value=True)
+        )
 
     return pa.Check(is_known, name="known_site")
 
@@ -251,12 +270,12 @@ def collect_table(table_files: TableFiles) -> pl.DataFrame:
     combined = pl.concat(frames, how="diagonal") if len(frames) > 1 else frames[0]
     present = combined.collect_schema()
     missing_optional = [name for name in spec.read_columns if name not in present]
-    combined = combined.with_columns(pl.lit(None, dtype=pl.String).alias(name) for name in missing_optional)
+    combined = combined.with_columns(
+        pl.lit(None, dtype=pl.String).alias(name) for name in missing_optional
+    )
     try:
         return combined.select(*spec.read_columns, *ORIGIN_COLUMNS).collect()
     except pl.exceptions.PolarsError as error:
-        from vlf_frames.errors import DropError
-
         files = ", ".join(repr(str(data_file.path)) for data_file in table_files.files[:3])
         raise DropError(f"Table {spec.name}: cannot read {files}: {error}") from error
 
@@ -274,11 +293,15 @@ def validate_table(
 
     files = tuple(data_file.path for data_file in table_files.files)
     if failures is None or failures.height == 0:
-        return ValidatedTable(spec, table_files.form, files, frame.height, frame, empty_rejects()), []
+        return ValidatedTable(
+            spec, table_files.form, files, frame.height, frame, empty_rejects()
+        ), []
 
-    failures = failures.filter(pl.col("index").is_not_null()).select(
-        pl.col("index").cast(pl.UInt32), "check", "column"
-    ).unique()
+    failures = (
+        failures.filter(pl.col("index").is_not_null())
+        .select(pl.col("index").cast(pl.UInt32), "check", "column")
+        .unique()
+    )
     findings = describe_failures(spec, frame, failures)
     rejected_index = failures.get_column("index").unique()
     is_rejected = pl.int_range(pl.len(), dtype=pl.UInt32).is_in(rejected_index.implode())
@@ -290,7 +313,9 @@ def validate_table(
 def describe_check(spec: TableSpec, check: str) -> tuple[str, str]:
     if check.startswith("unique_key("):
         key = next(key for key in spec.keys if key_name(key) == check)
-        normalized = f", {', '.join(key.normalized)} trimmed and lower-cased" if key.normalized else ""
+        normalized = (
+            f", {', '.join(key.normalized)} trimmed and lower-cased" if key.normalized else ""
+        )
         return f"duplicate key ({', '.join(key.columns)}{normalized})", FIXES["unique_key"]
     return CHECK_DESCRIPTIONS.get(check, check), FIXES.get(check, "fix the value in the export")
 
@@ -301,13 +326,15 @@ def failing_rows(frame: pl.DataFrame, failures: pl.DataFrame) -> pl.DataFrame:
     return failures.join(indexed, on="index", how="left", validate="m:1")
 
 
-def describe_failures(spec: TableSpec, frame: pl.DataFrame, failures: pl.DataFrame) -> list[Finding]:
+def describe_failures(
+    spec: TableSpec, frame: pl.DataFrame, failures: pl.DataFrame
+) -> list[Finding]:
     rows = failing_rows(frame, failures).sort("index")
     findings = []
-    for (file, check, column), group in rows.group_by(
+    for (file, check_name, column), group in rows.group_by(
         [FILE_COLUMN, "check", "column"], maintain_order=True
     ):
-        check = str(check)
+        check = str(check_name)
         shown_columns = check_columns(check, str(column), spec)
         description, fix = describe_check(spec, check)
         examples = tuple(
@@ -338,13 +365,18 @@ def row_label(file: str, row: int) -> str:
 
 
 def format_example(record: dict[str, object], columns: tuple[str, ...], file: str) -> str:
-    values = ", ".join(repr(record[name]) if record[name] is not None else "null" for name in columns)
+    values = ", ".join(
+        repr(record[name]) if record[name] is not None else "null" for name in columns
+    )
     return f"{values} ({row_label(file, int(str(record[ROW_COLUMN])))})"
 
 
 def rejected_rows(spec: TableSpec, frame: pl.DataFrame, failures: pl.DataFrame) -> pl.DataFrame:
     reason_texts = {
-        (check, column): f"{', '.join(check_columns(check, column, spec))}: {describe_check(spec, check)[0]}"
+        (
+            check,
+            column,
+        ): f"{', '.join(check_columns(check, column, spec))}: {describe_check(spec, check)[0]}"
         for check, column in failures.select("check", "column").unique().iter_rows()
     }
     reason_frame = pl.DataFrame(
@@ -353,7 +385,9 @@ def rejected_rows(spec: TableSpec, frame: pl.DataFrame, failures: pl.DataFrame) 
         orient="row",
     )
     reasons = (
-        failures.join(reason_frame, on=["check", "column"], how="left", validate="m:1", nulls_equal=True)
+        failures.join(
+            reason_frame, on=["check", "column"], how="left", validate="m:1", nulls_equal=True
+        )
         .group_by("index")
         .agg(pl.col("reason").sort().str.join("; ").alias("reasons"))
     )

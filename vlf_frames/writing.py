@@ -39,9 +39,13 @@ def write_atomically(path: Path, text: str) -> None:
     """
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        handle, temporary = tempfile.mkstemp(
+            dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
+        )
     except OSError as error:
-        raise OutputError(f"Cannot write to folder {str(path.parent)!r}: {error.strerror}.") from error
+        raise OutputError(
+            f"Cannot write to folder {str(path.parent)!r}: {error.strerror}."
+        ) from error
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as file:
             file.write(text)

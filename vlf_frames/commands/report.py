@@ -33,15 +33,21 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("drop", type=Path, metavar="DROP", help="folder of the inventory drop")
     parser.add_argument(
-        "--output-dir", type=Path, required=True, metavar="DIR",
+        "--output-dir",
+        type=Path,
+        required=True,
+        metavar="DIR",
         help="folder for the report (created if missing)",
     )
     parser.add_argument(
-        "--config", type=Path, metavar="FILE",
+        "--config",
+        type=Path,
+        metavar="FILE",
         help="TOML settings file with keys such as provider_name and host_name",
     )
     parser.add_argument(
-        "--date-time", metavar="'YYYY-MM-DD HH:MM'",
+        "--date-time",
+        metavar="'YYYY-MM-DD HH:MM'",
         help="report time in UTC, for reproducible reruns (default: now)",
     )
     parser.add_argument("--provider-name", help="provider name, in the metadata and the file name")
@@ -51,7 +57,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--platform-version", help="Platform Version metadata line")
     parser.add_argument("--deployment-mode", help="Deployment Mode metadata line")
     parser.add_argument(
-        "--on-invalid", choices=("fail", "quarantine"), default="fail",
+        "--on-invalid",
+        choices=("fail", "quarantine"),
+        default="fail",
         help=(
             "fail (default): write no report when a row is invalid; quarantine: write invalid "
             "rows with their reasons to a rejects file next to the report and report the rest"
@@ -66,8 +74,13 @@ def run(args: argparse.Namespace) -> int:
     options = {
         name: getattr(args, name)
         for name in (
-            "platform_id", "provider_name", "software_version", "platform_version",
-            "deployment_mode", "host_name", "date_time",
+            "platform_id",
+            "provider_name",
+            "software_version",
+            "platform_version",
+            "deployment_mode",
+            "host_name",
+            "date_time",
         )
     }
     settings = resolve_settings(options, config_file=args.config)

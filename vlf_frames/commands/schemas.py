@@ -18,7 +18,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="Write the JSON contracts generated from the pandera models.",
     )
     parser.add_argument(
-        "--output-dir", type=Path, default=Path("schemas"), metavar="DIR",
+        "--output-dir",
+        type=Path,
+        default=Path("schemas"),
+        metavar="DIR",
         help="folder for the JSON files (default: schemas)",
     )
     add_verbosity_options(parser)

@@ -15,7 +15,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser = subparsers.add_parser(
         "validate",
         help="check an inventory drop and list what is invalid, without writing a report",
-        description="Check an inventory drop against the input contract and list every failing check.",
+        description="Check an inventory drop against the input contract; list each failing check.",
     )
     parser.add_argument("drop", type=Path, metavar="DROP", help="folder of the inventory drop")
     add_verbosity_options(parser)
