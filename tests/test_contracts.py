@@ -18,7 +18,9 @@ def test_committed_contracts_match_models() -> None:
 
     assert sorted(committed) == sorted(expected), "run: vlf-frames schemas --output-dir schemas"
     for name, text in expected.items():
-        assert committed[name] == text, f"{name} drifted; run: vlf-frames schemas --output-dir schemas"
+        assert committed[name] == text, (
+            f"{name} drifted; run: vlf-frames schemas --output-dir schemas"
+        )
 
 
 def test_schemas_command_writes_every_contract(tmp_path: Path) -> None:
@@ -43,5 +45,8 @@ def test_report_contract_lists_columns_in_order() -> None:
 def test_users_contract_states_key_and_references() -> None:
     users = json.loads(contract_files()["users.json"])
 
-    assert {"columns": ["customer_pkid", "userid"], "compared_trimmed_and_lower_cased": ["userid"]} in users["keys"]
+    assert {
+        "columns": ["customer_pkid", "userid"],
+        "compared_trimmed_and_lower_cased": ["userid"],
+    } in users["keys"]
     assert [reference["table"] for reference in users["references"]] == ["customers", "sites"]
