@@ -151,8 +151,6 @@ def test_invalid_drop_raises(tmp_path: Path, table: str, tables: dict[str, Any])
     ],
 )
 def test_missing_required_column_raises(tmp_path: Path, table: str, column: str) -> None:
-    # The command line prints the column of each failed check. The exception message
-    # names only the tables, so only the table is checked here.
     drop = write_drop(
         tmp_path,
         users=[user("emma.holtom")],
@@ -168,7 +166,9 @@ def test_missing_required_column_raises(tmp_path: Path, table: str, column: str)
     with pytest.raises(InvalidInputError) as error:
         build_report_frame(drop)
 
+    # The error names the table and the missing column.
     assert table in str(error.value)
+    assert column in str(error.value)
 
 
 def test_same_userid_in_two_customers_is_valid(tmp_path: Path) -> None:
