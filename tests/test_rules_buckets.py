@@ -8,6 +8,7 @@ Microsoft account adds to no bucket, and a user with only Pexip is counted in ``
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,8 @@ from drop_builder import (
     user_with,
     write_drop,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 
 def bucket_case(
@@ -287,3 +290,55 @@ def test_buckets_sum_over_subscribers(tmp_path: Path) -> None:
         "UCM User (No Phone & No EM & No VM & No WebEx & No SNR & No Spark)": 1,
         "PexIP only": 1,
     }
+
+
+BUCKET_COLUMNS = (
+    "Multiple Phones",
+    "One Phone & WebEx",
+    "One Phone & VM (No WebEx)",
+    "One Phone & Spark (No VM & No WebEx)",
+    "One Phone (No VM & No WebEx & No Spark)",
+    "EM & WebEx (No Phone)",
+    "EM & VM (No Phone & No WebEx)",
+    "EM & Spark (No Phone & No VM & No WebEx)",
+    "EM & SNR (No Phone & No VM & No WebEx & No Spark)",
+    "EM (No Phone & No SNR & No VM & No WebEx & No Spark)",
+    "WebEx (No Phone & No EM)",
+    "VM (No Phone & No EM & No WebEx)",
+    "Spark (No Phone & No EM & No SNR & No VM & No WebEx)",
+    "SNR (No Phone & No EM & No VM & No WebEx & No Spark)",
+    "PexIP only",
+    "UCM User (No Phone & No EM & No VM & No WebEx & No SNR & No Spark)",
+)
+CISCO_SERVICES = {"em", "snr", "vm", "webex", "spark"}
+
+user_strategy = st.tuples(
+    st.integers(min_value=0, max_value=3),
+    st.sets(st.sampled_from(["em", "snr", "vm", "webex", "spark", "pexip", "teams"])),
+    st.booleans(),
+)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(user_strategy, min_size=1, max_size=6))
+def test_every_subscriber_in_one_bucket(users: list[tuple[int, set[str], bool]]) -> None:
+    # With at most 3 phones each, every subscriber adds exactly 1 to the bucket columns,
+    # except one whose only services are a counted Microsoft account. "PexIP only" also
+    # counts users at customer level whose only service is Pexip.
+    parts = []
+    expected_total = 0
+    for number, (phones, services, at_site_level) in enumerate(users):
+        site = "S1" if at_site_level else None
+        parts.append(
+            user_with(f"user.{number}", phones=phones, services=sorted(services), site=site)
+        )
+        has_cisco_service = phones > 0 or bool(services & CISCO_SERVICES)
+        only_microsoft = not has_cisco_service and "teams" in services
+        only_pexip = not has_cisco_service and services == {"pexip"}
+        if (at_site_level and not only_microsoft) or only_pexip:
+            expected_total += 1
+
+    with tempfile.TemporaryDirectory() as root:
+        row = report_row(write_drop(Path(root), **merge_tables(*parts)))
+
+    assert sum(row[column] for column in BUCKET_COLUMNS) == expected_total

@@ -132,7 +132,7 @@ def test_standalone_spark_any_level(tmp_path: Path) -> None:
 
 
 def test_standalone_service_accounts_not_in_buckets(tmp_path: Path) -> None:
-    # Accounts with no UCM user add no subscriber; profiles with no user count nowhere.
+    # Accounts with no UCM user add no subscriber. Profiles with no user count nowhere.
     drop = write_drop(
         tmp_path,
         webex_accounts=[account(None)],
@@ -287,7 +287,7 @@ def test_microsoft_account_of_cisco_user_not_counted(
 
 
 def test_microsoft_account_of_customer_level_cisco_user(tmp_path: Path) -> None:
-    # The user has a phone, so the account is not counted; the user is no subscriber, so
+    # The user has a phone, so the account is not counted. The user is no subscriber, so
     # the overlay columns do not count it either.
     drop = write_drop(
         tmp_path,
@@ -340,7 +340,7 @@ OVERLAY_CASES = [
         {"Multi-vendor Users": 1},
         id="o365-not-integrated",
     ),
-    # One integrated account is enough; the user is not also multi-vendor.
+    # One integrated account is enough, and then the user is not also multi-vendor.
     pytest.param(
         [
             ms_account("lucas.martin", teams=True, cisco_integrated=True),
@@ -453,8 +453,8 @@ def test_pexip_with_phone_not_counted(tmp_path: Path) -> None:
 
 
 def test_pexip_unmatched_accounts(tmp_path: Path) -> None:
-    # Unmatched accounts count once per distinct normalized user id; each null user id
-    # (including one that is blank after trimming) counts once.
+    # Unmatched accounts count once per distinct normalized user id. Each null user id,
+    # including one that is blank after trimming, counts once.
     drop = write_drop(
         tmp_path,
         users=[user("ava.thompson")],

@@ -1,8 +1,9 @@
 """Invalid input: by default a drop with invalid rows raises ``InvalidInputError``.
 
 Invalid rows are a missing required column, a wrong type, a null in a required field, a
-duplicate key (user ids and device names compared normalized within one customer), a
-reference to an unknown customer or site, and an unknown contact center platform.
+duplicate key, a reference to an unknown customer or site, and an unknown contact center
+platform. User ids and device names are compared normalized when checking for duplicates
+within one customer.
 """
 
 from __future__ import annotations
@@ -138,7 +139,7 @@ def test_invalid_drop_raises(tmp_path: Path, table: str, tables: dict[str, Any])
     with pytest.raises(InvalidInputError) as error:
         build_report_frame(drop)
 
-    # The error names the table that holds the invalid rows.
+    # The error names the table that contains the invalid rows.
     assert table in str(error.value)
 
 
