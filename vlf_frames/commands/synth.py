@@ -1,0 +1,131 @@
+"""``vlf-frames synth``: write a reproducible synthetic inventory drop of any size."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+import vlf_frames.cli
+from vlf_frames.errors import ConfigError, OutputError
+from vlf_frames.render import console, is_quiet
+from vlf_frames.synth import (
+    DEFAULT_CHUNK_SIZE,
+    SUBSCRIBERS_PER_CUSTOMER,
+    SynthOptions,
+    check_options,
+    default_customer_count,
+    write_drop,
+)
+
+log = logging.getLogger(__name__)
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "synth",
+        help="write a synthetic inventory drop for benchmarks and tests",
+        description=(
+            "Write a synthetic inventory drop that is valid under the inventory contract: "
+            "skewed customer sizes, several sites per customer, users with 0 to 40 phones, "
+            "CTI ports, analog ports, templates, unowned phones, profiles and every account "
+            "table with linked and unlinked rows. The same options and seed give the same "
+            "bytes with the same Polars version."
+        ),
+    )
+    parser.add_argument("out", type=Path, metavar="OUT", help="new folder to write the drop to")
+    parser.add_argument(
+        "--subscribers", type=int, required=True, metavar="N",
+        help="number of users at site level; about 2%% more users sit at customer level",
+    )
+    parser.add_argument(
+        "--customers", type=int, default=None, metavar="M",
+        help=f"number of customers (default: one per {SUBSCRIBERS_PER_CUSTOMER} subscribers)",
+    )
+    parser.add_argument("--seed", type=int, default=1, help="random seed (default: 1)")
+    parser.add_argument(
+        "--format", dest="output_format", choices=("parquet", "csv"), default="parquet",
+        help="file format of the tables (default: parquet)",
+    )
+    parser.add_argument(
+        "--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE, metavar="USERS",
+        help=(
+            "users generated and written per part file; memory grows with it "
+            f"(default: {DEFAULT_CHUNK_SIZE})"
+        ),
+    )
+    vlf_frames.cli.add_verbosity_options(parser)
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    customers = args.customers
+    if customers is None:
+        customers = default_customer_count(args.subscribers)
+    options = SynthOptions(
+        subscribers=args.subscribers,
+        customers=customers,
+        seed=args.seed,
+        output_format=args.output_format,
+        chunk_size=args.chunk_size,
+    )
+    try:
+        check_options(options)
+    except ValueError as error:
+        raise ConfigError(f"Invalid option: {error}.") from error
+
+    out: Path = args.out
+    log.info(
+        "writing a drop of %d subscribers and %d customers to %s (seed %d, %s)",
+        options.subscribers, options.customers, out, options.seed, options.output_format,
+    )
+    started = time.perf_counter()
+    try:
+        with Progress(
+            TextColumn("synth"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("users"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            disable=is_quiet(),
+            transient=True,
+        ) as progress:
+            task = progress.add_task("synth", total=None)
+
+            def on_progress(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
+            row_counts = write_drop(out, options, on_progress)
+    except FileExistsError as error:
+        raise OutputError(f"Cannot write the drop: {error}. Choose a new folder.") from error
+    except OSError as error:
+        raise OutputError(f"Cannot write the drop to {out}: {error}.") from error
+    elapsed = time.perf_counter() - started
+
+    log.info("wrote %s in %.1f s", out, elapsed)
+    if not is_quiet():
+        _print_summary(out, row_counts, elapsed)
+    return 0
+
+
+def _print_summary(out: Path, row_counts: dict[str, int], elapsed: float) -> None:
+    table = Table(title=f"Synthetic drop {out} ({elapsed:.1f} s)", title_justify="left")
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    for name, rows in row_counts.items():
+        table.add_row(name, f"{rows:,}")
+    console.print(table)
