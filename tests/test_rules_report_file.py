@@ -92,8 +92,8 @@ def test_report_metadata_keeps_provider_name(tmp_path: Path) -> None:
     exit_code = write_report(write_drop(tmp_path), output_dir, "CS/P", "voss01")
 
     assert exit_code == 0
-    lines = (output_dir / "vlf_CS-P_voss01_anonymous_2026-01-31_2359.csv").read_bytes()
-    assert lines.split(b"\n")[:8] == [
+    data = (output_dir / "vlf_CS-P_voss01_anonymous_2026-01-31_2359.csv").read_bytes()
+    assert data.split(b"\n")[:8] == [
         b"#Platform ID=5e54067d116fa10046313224",
         b"#Provider Name=CS/P",
         b"#Software Version=21.1",
