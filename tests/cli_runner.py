@@ -1,0 +1,67 @@
+"""Run the ``vlf-frames`` command line in a subprocess, for the tests where the CLI is the point."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+CLI_COMMAND = (sys.executable, "-m", "vlf_frames.cli")
+
+# The platform settings of a full report call, as command-line options.
+# fmt: off
+FULL_OPTIONS = (
+    "--date-time", "2026-01-31 23:59",
+    "--provider-name", "CS-P",
+    "--host-name", "voss01",
+    "--platform-id", "5e54067d116fa10046313224",
+    "--software-version", "21.1",
+    "--platform-version", "21.1.0-1630252949",
+    "--deployment-mode", "Provider with HCMF",
+)
+# fmt: on
+FULL_REPORT_NAME = "vlf_CS-P_voss01_anonymous_2026-01-31_2359.csv"
+
+
+def cli_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Return the environment of a CLI run: no ``VLF_*`` settings of the caller, wide output.
+
+    rich wraps lines at the terminal width, which ``COLUMNS`` sets when output is not a terminal.
+    """
+    environment = {name: value for name, value in os.environ.items() if not name.startswith("VLF_")}
+    environment["COLUMNS"] = "250"
+    environment.update(extra or {})
+    return environment
+
+
+def start_cli(
+    arguments: Sequence[str | Path], env: Mapping[str, str] | None = None
+) -> subprocess.Popen[str]:
+    """Start ``vlf-frames ARGUMENTS`` without waiting, with stdout and stderr captured."""
+    return subprocess.Popen(
+        [*CLI_COMMAND, *map(str, arguments)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        encoding="utf-8",
+        env=cli_environment(env),
+    )
+
+
+def finish_cli(process: subprocess.Popen[str]) -> subprocess.CompletedProcess[str]:
+    stdout, stderr = process.communicate()
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+def run_cli(
+    *arguments: str | Path, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``vlf-frames ARGUMENTS`` to completion and return its exit code and output."""
+    return finish_cli(start_cli(arguments, env))
+
+
+def one_line(text: str) -> str:
+    """Join text that rich wrapped over several lines, so a phrase can be searched for."""
+    return " ".join(text.split())
