@@ -163,3 +163,11 @@ def test_bat_and_device_export_together(tmp_path: Path, drop_dir: Path) -> None:
 
     with pytest.raises(ExportError, match="both a BAT phone export and a device table export"):
         import_cucm(source, drop_dir, ImportOptions(customer_pkid="cust-001"))
+
+
+def test_bat_phone_without_device_type(tmp_path: Path, drop_dir: Path) -> None:
+    export = tmp_path / "phones.csv"
+    export.write_text("Device Name,Device Type,Owner User ID\nSEP0E0000000001,,erin.hale\n")
+
+    with pytest.raises(ExportError, match="1 phones have an empty Device Type"):
+        import_cucm(export, drop_dir, ImportOptions(customer_pkid="cust-bat"))

@@ -133,3 +133,13 @@ def test_same_cluster_for_two_customers(drop_dir: Path) -> None:
 
     with pytest.raises(DropError, match="already belongs to customer 'cust-001'"):
         import_cucm(CLUSTER_A, drop_dir, ImportOptions(customer_pkid="cust-002"))
+
+
+def test_existing_table_without_key_column(drop_dir: Path) -> None:
+    drop_dir.mkdir()
+    phones = "phone_pkid,customer_pkid,product\np-0,cust-000,CTI Port\n"
+    (drop_dir / "phones.csv").write_text(phones)
+
+    with pytest.raises(DropError, match="has no column 'device_name'"):
+        import_cucm(CLUSTER_A, drop_dir, OPTIONS)
+    assert (drop_dir / "phones.csv").exists()

@@ -45,6 +45,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--output", "-o", type=Path, required=True, metavar="DROP",
         help="inventory drop folder to write or add to; created when missing",
     )
+
     cucm.add_argument(
         "--customer-pkid", required=True, metavar="PKID",
         help="customer key that every imported row gets; written to the report as Customer PKID",
@@ -53,6 +54,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--customer-name", metavar="NAME",
         help="customer name for the customers table (never written to the anonymous report)",
     )
+
     cucm.add_argument(
         "--site-map", type=Path, metavar="CSV",
         help="CSV file with the columns device_pool,site_name[,site_pkid] that places phones "
@@ -63,6 +65,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="name of the site for all phones when no --site-map is given, and for users "
         "without phones (default: %(default)s)",
     )
+
     cucm.add_argument(
         "--public-sector", action=argparse.BooleanOptionalAction, default=None,
         help="set the customer's public sector flag (default: keep it, false for a new customer)",
@@ -72,6 +75,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="set the customer's inactive billing flag (default: keep it, false for a new "
         "customer)",
     )
+
     add_verbosity_options(cucm)
     cucm.set_defaults(handler=run_import_cucm)
 

@@ -14,7 +14,7 @@ import re
 
 import polars as pl
 
-from vlf_frames.cucm.exports import Export, ExportKind, SourceExports
+from vlf_frames.cucm.exports import Export, ExportError, ExportKind, SourceExports
 from vlf_frames.cucm.frames import (
     CucmInventory,
     Findings,
@@ -90,6 +90,13 @@ def map_bat_export(exports: SourceExports, customer_pkid: str) -> CucmInventory:
 def read_bat_phones(export: Export) -> pl.DataFrame:
     """Return device_name, product, device_pool, owner_userid and associated_userids (a list)."""
     frame = export.frame
+    has_no_type = stripped("device name").is_not_null() & stripped("device type").is_null()
+    untyped = frame.filter(has_no_type)
+    if untyped.height:
+        raise ExportError(
+            f"{export.path}: {untyped.height} phones have an empty Device Type (first: "
+            f"{untyped['device name'][0]!r}). Export the phones again with All Details."
+        )
     user_columns = [name for name in frame.columns if ASSOCIATED_USER_HEADER.match(name)]
     optional = {
         name: pl.col(name) if name in frame.columns else pl.lit(None, pl.String)

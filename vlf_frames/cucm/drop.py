@@ -2,9 +2,9 @@
 
 A drop table is ``<table>.parquet``, ``<table>.csv`` or a folder ``<table>/`` of Parquet or
 CSV files (Hive-style ``key=value`` folders add that column). The importer rewrites every
-table it adds to as ``<table>.parquet``: it writes all tables to temporary files in the
-drop folder first, then renames each over its target and removes the table's CSV file or
-folder, so that the table keeps exactly one form.
+table it adds to as ``<table>.parquet``. It writes all tables to temporary files in the
+drop folder first. Then it renames each over its target and removes the table's CSV file
+or folder, so that the table keeps exactly one form.
 """
 
 from __future__ import annotations
@@ -80,6 +80,18 @@ BOOLEAN_SPELLINGS = {
 }
 
 
+# Columns an existing table must have; the other known columns are null when absent.
+REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "customers": ("customer_pkid",),
+    "sites": ("site_pkid", "customer_pkid"),
+    "users": ("user_pkid", "customer_pkid", "userid"),
+    "phones": ("phone_pkid", "customer_pkid", "device_name", "product"),
+    "associated_devices": ("customer_pkid", "userid", "device_name"),
+    "device_profiles": ("profile_name", "customer_pkid"),
+    "remote_destination_profiles": ("profile_name", "customer_pkid"),
+}
+
+
 def empty_table(table: str) -> pl.DataFrame:
     return pl.DataFrame(schema=DROP_COLUMNS[table])
 
@@ -111,7 +123,18 @@ def read_drop_table(drop_dir: Path, table: str) -> pl.DataFrame:
         frame = pl.concat(frames, how="diagonal_relaxed") if frames else empty_table(table)
     else:
         frame = _read_file(path, table, {})
-    return frame
+
+    missing = [name for name in REQUIRED_COLUMNS[table] if name not in frame.columns]
+    if missing:
+        raise DropError(
+            f"Table {table} in {path} has no column {missing[0]!r}, so rows cannot be added "
+            "to it. Fix the table or write the import to a new drop folder."
+        )
+    return frame.with_columns(
+        pl.lit(None, dtype).alias(name)
+        for name, dtype in DROP_COLUMNS[table].items()
+        if name not in frame.columns
+    )
 
 
 def merge_rows(
@@ -160,7 +183,7 @@ def write_drop_tables(drop_dir: Path, tables: dict[str, pl.DataFrame]) -> None:
             path = drop_dir / f".{table}.parquet.{os.getpid()}.tmp"
             temporary[table] = path
             frame.write_parquet(path)
-    except OSError as error:
+    except (OSError, pl.exceptions.PolarsError) as error:
         for path in temporary.values():
             path.unlink(missing_ok=True)
         raise OutputError(f"Cannot write to the drop folder {drop_dir}: {error}") from error
@@ -178,7 +201,7 @@ def write_drop_tables(drop_dir: Path, tables: dict[str, pl.DataFrame]) -> None:
 
 
 def check_replaceable(drop_dir: Path, tables: Sequence[str]) -> None:
-    """Raise DropError when a table folder holds files other than Parquet and CSV files.
+    """Raise DropError when a table folder contains files other than Parquet and CSV files.
 
     The importer deletes a table folder after merging its files into ``<table>.parquet``;
     other files in it would be lost.

@@ -1,7 +1,7 @@
 """Find the CUCM exports in a source folder and read each into a frame of strings.
 
 A file is recognised by its content, not by its extension: ``run sql`` text has a line of
-``=`` runs under its header, anything else is read as CSV. The table a file holds is
+``=`` runs under its header, anything else is read as CSV. The table in a file is
 recognised from its columns. Only where columns cannot tell two tables apart
 (``typemodel`` and ``typeclass`` both have ``enum`` and ``name``) does the table named in
 the echoed ``run sql`` command, or else the file name, decide.
@@ -202,7 +202,7 @@ def _table_kind(columns: set[str], hint: str | None) -> ExportKind | None:
         (ExportKind.ENDUSERDEVICEMAP, {"fkenduser", "fkdevice"} <= columns),
         (ExportKind.ENDUSER, {"pkid", "userid"} <= columns),
         (ExportKind.DEVICE, {"pkid", "tkclass", "tkmodel"} <= columns),
-        # typeclass has the same columns as typemodel; only the query or file name tells.
+        # typeclass has the same columns as typemodel, so only the query or file name decides.
         (ExportKind.TYPEMODEL, {"enum", "name"} <= columns and hint == "typemodel"),
         (ExportKind.DEVICEPOOL, {"pkid", "name"} <= columns and is_devicepool),
     )

@@ -30,10 +30,10 @@ DROP_TABLES = tuple(DROP_COLUMNS)
 
 @dataclass(frozen=True)
 class ImportOptions:
-    """What the import writes besides the exports' content.
+    """Options of an import: the customer, its flags, and how phones are placed at sites.
 
-    ``public_sector`` and ``inactive_billing`` of None leave an existing customer's flag as
-    it is (and write null, which means false, for a new customer).
+    A ``public_sector`` or ``inactive_billing`` of None leaves an existing customer's flag
+    as it is. A new customer then gets null, which the report reads as false.
     """
 
     customer_pkid: str

@@ -48,7 +48,7 @@ def parse_run_sql(text: str) -> RunSqlOutput:
 
     Blank values and ``NULL`` become nulls, and values are stripped of surrounding blanks.
     Raises RunSqlFormatError when the text has no separator line, when a column has no
-    name, when two columns share a name, or when the text holds a second result.
+    name, when two columns share a name, or when the text contains a second result.
     """
     lines = text.splitlines()
     separator_index = find_separator_line(lines)

@@ -1,7 +1,7 @@
 """Place phones and users at sites.
 
 A site map is a CSV file with the columns ``device_pool`` and ``site_name`` and an optional
-``site_pkid``; each row puts the phones of one CUCM device pool at one site. Without a
+``site_pkid``. Each row puts the phones of one CUCM device pool at one site. Without a
 site map every phone sits at the default site. A user sits at the site of most of their
 phones; see ``place_users`` for ties and for users without phones.
 """

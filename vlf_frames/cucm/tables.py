@@ -285,9 +285,9 @@ def select_profiles(
 ) -> pl.DataFrame:
     """Return profile_name and userid for the devices of one profile class.
 
-    The user is the profile's owner; without an owner, an associated user (any
-    ``tkuserassociation``), preferring the one whose default profile it is, then the
-    lowest normalized userid.
+    The user is the profile's owner. A profile without owner gets an associated user (any
+    ``tkuserassociation``): the user whose default profile it is, else the lowest
+    normalized userid.
     """
     profiles = devices.filter(pl.col("device_class") == device_class)
     people = endusers.filter(~pl.col("is_token") & pl.col("userid").is_not_null()).select(
