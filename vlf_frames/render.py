@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from vlf_frames.validation import DropValidation, Finding
 
 # Progress, findings and summaries go to stderr so that stdout stays free for data.
-console = Console(stderr=True, highlight=False)
+console = Console(stderr=True, highlight=False, soft_wrap=True)
 _state = {"quiet": False, "verbose": 0}
 
 
