@@ -85,10 +85,10 @@ def parse_run_sql(text: str) -> RunSqlOutput:
 
 
 def column_spans(separator: str) -> list[tuple[int, int | None]]:
-    """Return (start, end) character offsets of each column; the last column has no end.
+    """Return the (start, end) character offsets of each column.
 
-    A column runs from the start of its ``=`` run to the start of the next run, so a value
-    that is wider than its run still ends up in its own column.
+    A column runs from the start of its ``=`` run to the start of the next run. The last
+    column has no end, so a value wider than the last run is kept whole.
     """
     starts = [match.start() for match in re.finditer(r"=+", separator)]
     ends: list[int | None] = [*starts[1:], None]

@@ -92,7 +92,7 @@ def read_endusers(exports: SourceExports) -> pl.DataFrame:
             pl.col("status").str.strip_chars().str.to_integer(strict=False).alias("status"),
         )
         .filter(pl.col("user_key").is_not_null())
-        # Paged exports may overlap; a pkid is one user.
+        # Paged exports may overlap, so a repeated pkid is kept once.
         .unique(subset="user_key", keep="first", maintain_order=True)
         .with_columns(is_token_user("userid").alias("is_token"))
     )
@@ -230,9 +230,9 @@ def select_phones(devices: pl.DataFrame, findings: Findings) -> pl.DataFrame:
     if unknown_models.height:
         enums = sorted(set(unknown_models["model"].to_list()))
         log.warning(
-            "%d phones have a model that has no name without a typemodel export (tkmodel %s); "
-            "they are written as 'CUCM model <enum>' and counted as phones. Add the typemodel "
-            "export to name them.",
+            "%d phones have a model with no known name (tkmodel %s): neither the typemodel "
+            "export nor the built-in table names it. They are written as 'CUCM model <enum>' "
+            "and counted as phones. Add the typemodel export to name them.",
             unknown_models.height, ", ".join(str(enum) for enum in enums),
         )
     findings.add("phones of a model without a name (no typemodel row)", unknown_models.height)
