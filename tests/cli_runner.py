@@ -37,7 +37,9 @@ def cli_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
 
 
 def start_cli(
-    arguments: Sequence[str | Path], env: Mapping[str, str] | None = None
+    arguments: Sequence[str | Path],
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
 ) -> subprocess.Popen[str]:
     """Start ``vlf-frames ARGUMENTS`` without waiting, with stdout and stderr captured."""
     return subprocess.Popen(
@@ -47,6 +49,7 @@ def start_cli(
         text=True,
         encoding="utf-8",
         env=cli_environment(env),
+        cwd=cwd,
     )
 
 
@@ -56,10 +59,15 @@ def finish_cli(process: subprocess.Popen[str]) -> subprocess.CompletedProcess[st
 
 
 def run_cli(
-    *arguments: str | Path, env: Mapping[str, str] | None = None
+    *arguments: str | Path, env: Mapping[str, str] | None = None, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
     """Run ``vlf-frames ARGUMENTS`` to completion and return its exit code and output."""
-    return finish_cli(start_cli(arguments, env))
+    return finish_cli(start_cli(arguments, env, cwd))
+
+
+def outcome(result: subprocess.CompletedProcess[str]) -> str:
+    """Return a run's exit code, stdout and stderr, as the message of a failed assert."""
+    return f"exit code {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
 
 
 def one_line(text: str) -> str:
