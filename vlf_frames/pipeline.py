@@ -15,7 +15,6 @@ import polars as pl
 from vlf_frames import rules
 from vlf_frames.errors import InvalidInputError
 from vlf_frames.models import Report
-from vlf_frames.normalize import normalized_id
 from vlf_frames.reading import DropLayout, locate_tables
 from vlf_frames.tables import TABLE_SPECS
 from vlf_frames.validation import DropValidation, Finding, validate_drop
@@ -88,9 +87,7 @@ def build_report(
         on_stage("rules")
     started = time.perf_counter()
     inventory = inventory_from(validation)
-    report, dangling = pl.collect_all(
-        [rules.report_frame(inventory), dangling_references(inventory)]
-    )
+    report, dangling = pl.collect_all(list(rules.report_frames(inventory)))
     timings["rules"] = time.perf_counter() - started
 
     started = time.perf_counter()
@@ -115,45 +112,6 @@ def inventory_from(validation: DropValidation) -> rules.Inventory:
         else:
             frames[name] = table.valid.lazy().select(spec.read_columns)
     return rules.Inventory(**frames)
-
-
-def dangling_references(inventory: rules.Inventory) -> pl.LazyFrame:
-    """Count the legal links that link nothing, for the run summary."""
-    users = rules.normalized_users(inventory).select(rules.CUSTOMER, rules.USER)
-    phones = rules.normalized_phones(inventory)
-    associations = inventory.associated_devices.select(
-        rules.CUSTOMER,
-        normalized_id("userid").alias(rules.USER),
-        normalized_id("device_name").alias(rules.DEVICE),
-    )
-    counts = [
-        associations.join(
-            phones.select(rules.CUSTOMER, rules.DEVICE),
-            on=[rules.CUSTOMER, rules.DEVICE],
-            how="anti",
-        ).select(pl.len().alias("associations naming no phone")),
-        associations.join(users, on=[rules.CUSTOMER, rules.USER], how="anti").select(
-            pl.len().alias("associations naming no user")
-        ),
-        phones.filter(pl.col("owner").is_not_null())
-        .join(
-            users,
-            left_on=[rules.CUSTOMER, "owner"],
-            right_on=[rules.CUSTOMER, rules.USER],
-            how="anti",
-        )
-        .select(pl.len().alias("phone owners matching no user")),
-    ]
-    for table in (*rules.SERVICE_TABLES.values(), "contact_center_agents", "microsoft_accounts"):
-        linked = getattr(inventory, table).select(
-            rules.CUSTOMER, normalized_id("userid").alias(rules.USER)
-        )
-        counts.append(
-            linked.filter(pl.col(rules.USER).is_not_null())
-            .join(users, on=[rules.CUSTOMER, rules.USER], how="anti")
-            .select(pl.len().alias(f"{table} with a userid matching no user"))
-        )
-    return pl.concat(counts, how="horizontal")
 
 
 def validate_report(report: pl.DataFrame) -> pl.DataFrame:

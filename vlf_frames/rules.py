@@ -113,17 +113,20 @@ def normalized_phones(inventory: Inventory) -> pl.LazyFrame:
     )
 
 
+def normalized_associations(inventory: Inventory) -> pl.LazyFrame:
+    return inventory.associated_devices.select(
+        CUSTOMER, normalized_id("userid").alias(USER), normalized_id("device_name").alias(DEVICE)
+    )
+
+
 def phone_ownership(
-    users: pl.LazyFrame, phones: pl.LazyFrame, inventory: Inventory
+    users: pl.LazyFrame, phones: pl.LazyFrame, associations: pl.LazyFrame
 ) -> pl.LazyFrame:
     """Return the distinct (customer, user, phone) pairs where the phone belongs to the user.
 
     A phone belongs to a user of the same customer when the user's associated devices name it
     or its owner_userid is the user's userid. Links to unknown users or phones link nothing.
     """
-    associations = inventory.associated_devices.select(
-        CUSTOMER, normalized_id("userid").alias(USER), normalized_id("device_name").alias(DEVICE)
-    )
     by_association = associations.join(
         phones.select(CUSTOMER, DEVICE, PHONE), on=[CUSTOMER, DEVICE], how="inner"
     ).select(CUSTOMER, USER, PHONE)
@@ -164,12 +167,27 @@ def phone_count(ownership: pl.LazyFrame, phones: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def linked_user_ids(accounts: pl.LazyFrame) -> pl.LazyFrame:
-    """Return the distinct normalized (customer, userid) pairs that rows of a table link to."""
+def linked_rows(table: pl.LazyFrame) -> pl.LazyFrame:
+    """Return the rows of a table that name a user, as (customer, normalized userid)."""
+    return table.select(CUSTOMER, normalized_id("userid").alias(USER)).filter(
+        pl.col(USER).is_not_null()
+    )
+
+
+def service_links(inventory: Inventory) -> pl.LazyFrame:
+    """Return one row per linked (customer, user) with a boolean column per service.
+
+    The service tables are stacked and grouped once, which costs one join instead of one per
+    table.
+    """
+    tables: list[pl.LazyFrame] = [
+        linked_rows(getattr(inventory, table)).with_columns(pl.lit(flag).alias("service"))
+        for flag, table in SERVICE_TABLES.items()
+    ]
     return (
-        accounts.select(CUSTOMER, normalized_id("userid").alias(USER))
-        .filter(pl.col(USER).is_not_null())
-        .unique()
+        pl.concat(tables)
+        .group_by(CUSTOMER, USER)
+        .agg((pl.col("service") == flag).any().alias(flag) for flag in SERVICE_TABLES)
     )
 
 
@@ -214,11 +232,9 @@ def user_features(
 ) -> pl.LazyFrame:
     """Return one row per user with phone count, service flags and Microsoft links."""
     features = users.join(phone_counts, on=[CUSTOMER, USER], how="left", validate="1:1")
-    for flag, table in SERVICE_TABLES.items():
-        linked = linked_user_ids(getattr(inventory, table)).with_columns(
-            pl.lit(value=True).alias(flag)
-        )
-        features = features.join(linked, on=[CUSTOMER, USER], how="left", validate="1:1")
+    features = features.join(
+        service_links(inventory), on=[CUSTOMER, USER], how="left", validate="1:1"
+    )
     features = features.join(
         microsoft_links(inventory), on=[CUSTOMER, USER], how="left", validate="1:1"
     )
@@ -451,12 +467,18 @@ def customer_flags(customers: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def report_frame(inventory: Inventory) -> pl.LazyFrame:
-    """Build the report: one row per customer, the 35 columns in order, sorted by pkid bytes."""
-    users = normalized_users(inventory)
-    phones = normalized_phones(inventory)
-    ownership = phone_ownership(users, phones, inventory)
-    features = user_features(inventory, users, phone_count(ownership, phones))
+def report_frames(inventory: Inventory) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """Build the report and the dangling reference counts, to be collected together.
+
+    The report has one row per customer and the 35 columns in order, sorted by pkid bytes.
+    Frames used by several branches are cached, because Polars does not reliably share a
+    subplan once pushdown has made the branches differ.
+    """
+    users = normalized_users(inventory).cache()
+    phones = normalized_phones(inventory).cache()
+    associations = normalized_associations(inventory).cache()
+    ownership = phone_ownership(users, phones, associations).cache()
+    features = user_features(inventory, users, phone_count(ownership, phones)).cache()
 
     parts = [
         subscriber_columns(features),
@@ -478,9 +500,35 @@ def report_frame(inventory: Inventory) -> pl.LazyFrame:
         ReportColumn.inactive_billing,
     )
     counts = [name for name in REPORT_COLUMNS if name not in not_counts]
-    return (
+    report = (
         report.with_columns(pl.col(counts).fill_null(0).cast(pl.Int64))
         .rename({CUSTOMER: ReportColumn.customer_pkid})
         .select(REPORT_COLUMNS)
         .sort(ReportColumn.customer_pkid)
     )
+    return report, dangling_references(inventory, users, phones, associations)
+
+
+def dangling_references(
+    inventory: Inventory, users: pl.LazyFrame, phones: pl.LazyFrame, associations: pl.LazyFrame
+) -> pl.LazyFrame:
+    """Count the legal links that link nothing, for the run summary."""
+    user_keys = users.select(CUSTOMER, USER)
+    counts = [
+        associations.join(
+            phones.select(CUSTOMER, DEVICE), on=[CUSTOMER, DEVICE], how="anti"
+        ).select(pl.len().alias("associations naming no phone")),
+        associations.join(user_keys, on=[CUSTOMER, USER], how="anti").select(
+            pl.len().alias("associations naming no user")
+        ),
+        phones.filter(pl.col("owner").is_not_null())
+        .join(user_keys, left_on=[CUSTOMER, "owner"], right_on=[CUSTOMER, USER], how="anti")
+        .select(pl.len().alias("phone owners matching no user")),
+    ]
+    for table in (*SERVICE_TABLES.values(), "contact_center_agents", "microsoft_accounts"):
+        counts.append(
+            linked_rows(getattr(inventory, table))
+            .join(user_keys, on=[CUSTOMER, USER], how="anti")
+            .select(pl.len().alias(f"{table} with a userid matching no user"))
+        )
+    return pl.concat(counts, how="horizontal")

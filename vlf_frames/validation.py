@@ -167,33 +167,34 @@ def check_file_schemas(table_files: TableFiles) -> list[Finding]:
         try:
             schema.validate(frame, lazy=True)
         except pa.errors.SchemaErrors as errors:
-            failures = errors.failure_cases
-            for row in failures.iter_rows(named=True):
-                check = str(row["check"])
-                if check == "column_in_dataframe":
-                    column = str(row["failure_case"])
-                    description = CHECK_DESCRIPTIONS[check]
-                    fix = FIXES[check]
-                else:
-                    column = str(row["column"])
-                    expected = check.removeprefix("dtype(")[:-1]
-                    description = f"wrong type: expected {expected}, found {row['failure_case']}"
-                    fix = FIXES["dtype"]
-                    check = "dtype"
-                findings.append(
-                    Finding(
-                        spec.name,
-                        str(data_file.path),
-                        column,
-                        check,
-                        description,
-                        None,
-                        (),
-                        fix,
-                        True,
-                    )
-                )
+            for row in errors.failure_cases.iter_rows(named=True):
+                findings.append(schema_finding(spec, str(data_file.path), frame, row))
     return findings
+
+
+def schema_finding(
+    spec: TableSpec, file: str, frame: pl.LazyFrame, failure: dict[str, object]
+) -> Finding:
+    """Describe a missing column, or a column of the wrong type with its first values."""
+    check = str(failure["check"])
+    if check == "column_in_dataframe":
+        column = str(failure["failure_case"])
+        return Finding(
+            spec.name, file, column, check, CHECK_DESCRIPTIONS[check], None, (), FIXES[check], True
+        )
+
+    # Every row of the file has the wrong type, so the finding counts them all.
+    column = str(failure["column"])
+    expected = check.removeprefix("dtype(")[:-1]
+    description = f"wrong type: expected {expected}, found {failure['failure_case']}"
+    first_rows = frame.select(column, ROW_COLUMN).head(EXAMPLE_COUNT).collect()
+    row_count = frame.select(pl.len()).collect().item()
+    examples = tuple(
+        format_example(record, (column,), file) for record in first_rows.iter_rows(named=True)
+    )
+    return Finding(
+        spec.name, file, column, "dtype", description, row_count, examples, FIXES["dtype"], True
+    )
 
 
 def table_schema(
