@@ -135,9 +135,10 @@ def _partition_values(relative: Path) -> tuple[tuple[str, str | None], ...]:
 def scan_file(data_file: DataFile, spec: TableSpec) -> pl.LazyFrame:
     """Scan one file lazily with explicit types: every column of the table that the file has.
 
-    CSV columns are all read as text, so nothing is inferred. Parquet string-like columns are
-    cast to ``String`` and Parquet booleans to ``"true"``/``"false"`` text, which the model's
-    boolean check accepts. Any other Parquet type is kept, so that validation reports it.
+    CSV columns are all read as text, so nothing is inferred, and an empty field is null.
+    Parquet string-like and all-null columns are cast to ``String``, and Parquet booleans in
+    boolean columns to ``"true"``/``"false"`` text, which the model's boolean check accepts.
+    Any other Parquet type is kept, so that validation reports it.
     A column given only by a Hive-style partition folder is added with the folder's value.
     """
     path = str(data_file.path)
@@ -154,15 +155,23 @@ def scan_file(data_file: DataFile, spec: TableSpec) -> pl.LazyFrame:
         ) from error
 
     wanted = spec.read_columns
+    boolean_columns = spec.boolean_columns
     selected = []
     for name in wanted:
         if name not in file_schema:
             continue
         dtype = file_schema[name]
-        if isinstance(dtype, STRING_LIKE) or dtype == pl.Boolean:
-            selected.append(pl.col(name).cast(pl.String))
+        column = pl.col(name)
+        if data_file.format == "csv":
+            # An empty field is null, quoted ("") or not.
+            selected.append(pl.when(column.str.len_bytes() > 0).then(column).alias(name))
+        elif isinstance(dtype, STRING_LIKE) or dtype == pl.Null:
+            # A column written with only nulls has the Null type in Parquet.
+            selected.append(column.cast(pl.String))
+        elif dtype == pl.Boolean and name in boolean_columns:
+            selected.append(column.cast(pl.String))
         else:
-            selected.append(pl.col(name))
+            selected.append(column)
     for name, value in data_file.partition_values:
         if name in wanted and name not in file_schema:
             selected.append(pl.lit(value, dtype=pl.String).alias(name))

@@ -35,6 +35,15 @@ class TableSpec:
         return tuple(self.model.to_schema().columns)
 
     @property
+    def boolean_columns(self) -> frozenset[str]:
+        schema = self.model.to_schema()
+        return frozenset(
+            name
+            for name, column in schema.columns.items()
+            if (column.metadata or {}).get("logical_type") == "bool"
+        )
+
+    @property
     def read_columns(self) -> tuple[str, ...]:
         """Columns the job reads: every column except the identifying names."""
         schema = self.model.to_schema()
