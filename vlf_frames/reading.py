@@ -55,13 +55,13 @@ def locate_tables(drop_dir: Path) -> DropLayout:
     """Find the files of each table of the drop.
 
     Raises ``ConfigError`` when the drop folder does not exist and ``DropError`` when a required
-    table is missing, a table is stored in two forms or a table folder holds no data file.
+    table is missing, a table is stored in two forms or a table folder contains no data file.
     """
     if not drop_dir.exists():
         raise ConfigError(f"Inventory drop folder {str(drop_dir)!r} not found.")
     if not drop_dir.is_dir():
         raise ConfigError(
-            f"Inventory drop {str(drop_dir)!r} is not a folder; pass the folder that holds "
+            f"Inventory drop {str(drop_dir)!r} is not a folder; pass the folder that contains "
             "customers.csv (or .parquet), users, phones and the other tables."
         )
 

@@ -1,11 +1,11 @@
 """Validation of an inventory drop with the pandera models, and the setting aside of bad rows.
 
-Each table is validated twice. First every file's schema is checked on its LazyFrame, which
-pandera limits to column names and types: a missing required column or a column of the wrong
-type stops the run, since no row of that file can be trusted. Then the rows of all the table's
-files are collected into one DataFrame and validated in full, so that every value check runs on
-every row: non-null, non-blank, booleans, closed vocabularies, unique keys after normalization
-and references to customers and sites.
+Each table is validated twice. First every file's schema is checked on its LazyFrame, where
+pandera checks only column names and types. A missing required column or a column of the wrong
+type stops the run, because no row of that file can be trusted. Then the rows of all the
+table's files are collected into one DataFrame and validated in full, so that every value check
+runs on every row. The checks are non-null, non-blank, booleans, closed vocabularies, unique
+keys after normalization and references to customers and sites.
 """
 
 from __future__ import annotations
