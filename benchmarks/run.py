@@ -12,9 +12,11 @@ measured program several times, each run in a fresh process:
 - scan floor: one streaming pass with Polars over exactly the columns the report job reads,
   which no implementation can beat.
 
-Wall time is measured around the process, so interpreter start-up and imports count. Peak
-memory is the process's maximum resident set size (``ru_maxrss``) as returned by ``os.wait4``
-for that one child, the same accounting as ``getrusage(RUSAGE_CHILDREN)``.
+Wall time is measured around the process, so interpreter start-up and imports count. CPU time
+(user plus system) and peak memory come from the resource usage that ``os.wait4`` returns for
+that one child, the same accounting as ``getrusage(RUSAGE_CHILDREN)``. Peak memory is the
+maximum resident set size (``ru_maxrss``). CPU time varies less than wall time when other
+processes compete for the cores.
 """
 
 from __future__ import annotations
@@ -92,9 +94,10 @@ STAGE_TIMING = re.compile(
 
 @dataclass
 class Run:
-    """One finished process: wall time, peak memory, exit code and its output."""
+    """One finished process: wall time, CPU time, peak memory, exit code and its output."""
 
     wall_seconds: float
+    cpu_seconds: float
     max_rss_bytes: int
     exit_code: int
     stdout: str
@@ -116,6 +119,10 @@ class Measurement:
     @property
     def median_wall(self) -> float:
         return statistics.median(self.walls)
+
+    @property
+    def median_cpu(self) -> float:
+        return statistics.median(run.cpu_seconds for run in self.runs)
 
     @property
     def max_rss(self) -> int:
@@ -149,6 +156,7 @@ def run_process(
     process.returncode = exit_code  # reaped by wait4 already; stops Popen from waiting again
     return Run(
         wall_seconds=wall,
+        cpu_seconds=usage.ru_utime + usage.ru_stime,
         # ru_maxrss is in KiB on Linux.
         max_rss_bytes=usage.ru_maxrss * 1024,
         exit_code=exit_code,
@@ -332,6 +340,7 @@ def results_table(measurements: list[Measurement], subscribers: int) -> Table:
     table.add_column("program")
     table.add_column("median wall s", justify="right")
     table.add_column("min-max s (spread)", justify="right")
+    table.add_column("median CPU s", justify="right")
     table.add_column("peak RSS MiB", justify="right")
     table.add_column("µs / subscriber", justify="right")
     table.add_column("validation share", justify="right")
@@ -349,6 +358,7 @@ def results_table(measurements: list[Measurement], subscribers: int) -> Table:
             measurement.name,
             median,
             spread,
+            f"{measurement.median_cpu:.2f}",
             f"{measurement.max_rss / 2**20:,.0f}",
             f"{measurement.median_wall / subscribers * 1e6:.2f}",
             share,
@@ -453,7 +463,8 @@ def measure(
                         measurement.validation_seconds.append(seconds)
                 console.print(
                     f"  run {repeat + 1}/{args.repeat} {measurement.name}: "
-                    f"{run.wall_seconds:.2f} s, {run.max_rss_bytes / 2**20:,.0f} MiB"
+                    f"{run.wall_seconds:.2f} s wall, {run.cpu_seconds:.2f} s CPU, "
+                    f"{run.max_rss_bytes / 2**20:,.0f} MiB"
                 )
 
             # The outputs are deterministic, so the first repeat's outputs are compared.
@@ -518,7 +529,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"summary: subscribers={subscribers} drop={drop.name} "
         f"ours/duckdb={ratio(ours, duckdb)} ours/scan={ratio(ours, scan)} "
-        f"peak_rss_ours={peak(ours)} peak_rss_duckdb={peak(duckdb)} reports_match={match}"
+        f"peak_rss_ours={peak(ours)} peak_rss_duckdb={peak(duckdb)} reports_match={match} "
+        f"load_average={os.getloadavg()[1]:.1f}"
     )
     return 1 if comparison.first_differences else 0
 
@@ -527,7 +539,13 @@ def _save_results(drop: Path, subscribers: int, programs: list[Measurement], mat
     """Write the raw figures to benchmarks/results/ (not tracked by git) for later tables."""
     RESULTS_DIR.mkdir(exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
+    commit = subprocess.run(
+        ["git", "describe", "--always", "--dirty"],
+        capture_output=True, text=True, check=False, cwd=REPO_DIR,
+    ).stdout.strip()
     record = {
+        "commit": commit,
+        "load_average": os.getloadavg(),
         "drop": drop.name,
         "subscribers": subscribers,
         "reports_match": match,
@@ -535,7 +553,11 @@ def _save_results(drop: Path, subscribers: int, programs: list[Measurement], mat
         "programs": {
             measurement.name: {
                 "runs": [
-                    {"wall_seconds": run.wall_seconds, "max_rss_bytes": run.max_rss_bytes}
+                    {
+                        "wall_seconds": run.wall_seconds,
+                        "cpu_seconds": run.cpu_seconds,
+                        "max_rss_bytes": run.max_rss_bytes,
+                    }
                     for run in measurement.runs
                 ],
                 "validation_seconds": measurement.validation_seconds,
