@@ -164,6 +164,16 @@ def test_synth_varies_identifier_spelling(drop: Path) -> None:
     assert upper.len() > 0
 
 
+@pytest.mark.parametrize(
+    ("table", "column"),
+    [("phones", "owner_userid"), ("voicemail_accounts", "userid"), ("pexip_accounts", "userid")],
+)
+def test_synth_blank_nullable_links(drop: Path, table: str, column: str) -> None:
+    links = read(drop, table)[column].drop_nulls()
+    blank = links.filter(links.str.strip_chars() == "")
+    assert blank.len() > 0
+
+
 def test_synth_device_classes_present(drop: Path) -> None:
     products = set(read(drop, "phones")["product"].str.strip_chars().str.to_lowercase())
     for product in ("cti port", "cisco spark remote device", "analog phone",

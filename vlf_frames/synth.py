@@ -22,8 +22,9 @@ What the drop looks like:
   associations naming unknown phones, duplicate associations, unlinked Extension Mobility
   and SNR profiles, and unlinked rows of every account table.
 - References to user ids and device names vary in case and some carry surrounding Unicode
-  white space, so that the report's identifier normalization is exercised. Keys stay unique
-  after normalization, and every customer and site reference is valid.
+  white space, so that the report's identifier normalization is exercised. Some nullable
+  links are empty or only white space, which normalizes to null. Keys stay unique after
+  normalization, and every customer and site reference is valid.
 """
 
 from __future__ import annotations
@@ -512,6 +513,18 @@ def users_table(base: pl.DataFrame, rng: _Random, site_pkids: pl.Series) -> pl.D
     )
 
 
+def _absent_id(rng: _Random, stream: str, counter: pl.Expr) -> pl.Expr:
+    """Return null mostly, else an empty or white-space-only id, which links to nothing."""
+    draw = rng.uniform(stream, counter)
+    return (
+        pl.when(draw < 0.8)
+        .then(pl.lit(None, dtype=pl.String))
+        .when(draw < 0.85)
+        .then(pl.lit(""))
+        .otherwise(rng.choice(stream + ".blank", counter, PADDINGS))
+    )
+
+
 def _former_employee(local_index: pl.Expr) -> pl.Expr:
     """Return a user id that names no user (no first name in the lists is ``Former``)."""
     return pl.concat_str([pl.lit("Former.Employee"), local_index.cast(pl.String)])
@@ -619,21 +632,38 @@ def _extra_phone_rows(base: pl.DataFrame, rng: _Random) -> pl.DataFrame:
             rows.with_columns(
                 site_share_own=pl.lit(0.0),
                 site_share_random=pl.lit(0.9),
-                owner_userid=_extra_link(rng, stream + ".owner", x, owner_source, 0.25),
-                association_userid=_extra_link(rng, stream + ".assoc", x, association_source, 0.3),
+                owner_userid=_extra_link(
+                    rng, stream + ".owner", x, owner_source, 0.25, blank_allowed=True
+                ),
+                association_userid=_extra_link(
+                    rng, stream + ".assoc", x, association_source, 0.3, blank_allowed=False
+                ),
             )
         )
     return pl.concat(frames)
 
 
 def _extra_link(
-    rng: _Random, stream: str, x: pl.Expr, source: str | None, probability: float
+    rng: _Random,
+    stream: str,
+    x: pl.Expr,
+    source: str | None,
+    probability: float,
+    *,
+    blank_allowed: bool,
 ) -> pl.Expr:
-    """Return the user id an extra phone is linked to (with the given probability), or null."""
+    """Return the user id an extra phone is linked to (with the given probability), or null.
+
+    With ``blank_allowed``, some unlinked rows get an empty or white-space-only id in place of
+    null. Owner ids are nullable, but association rows need a user id.
+    """
     if source is None:
         return pl.lit(None, dtype=pl.String)
     userid = _former_employee(pl.col("j")) if source == "former" else pl.col("userid")
-    return pl.when(rng.chance(stream, x, probability)).then(userid)
+    absent = (
+        _absent_id(rng, stream + ".absent", x) if blank_allowed else pl.lit(None, dtype=pl.String)
+    )
+    return pl.when(rng.chance(stream, x, probability)).then(userid).otherwise(absent)
 
 
 def _with_device_name_and_product(rows: pl.DataFrame, rng: _Random) -> pl.DataFrame:
@@ -788,7 +818,7 @@ def _null_or_former(rng: _Random, stream: str, null_share: float) -> Callable[[]
     def build() -> pl.Expr:
         return (
             pl.when(rng.chance(stream, pl.col("u"), null_share))
-            .then(pl.lit(None, dtype=pl.String))
+            .then(_absent_id(rng, stream + ".absent", pl.col("u")))
             .otherwise(
                 _vary_reference(rng, stream + ".vary", pl.col("u"), _former_employee(pl.col("j")))
             )
@@ -806,7 +836,7 @@ def _account_specs(rng: _Random) -> tuple[_AccountSpec, ...]:
     )
     pexip_guest = (
         pl.when(rng.chance("pexip_accounts.guest_null", pl.col("u"), 0.2))
-        .then(pl.lit(None, dtype=pl.String))
+        .then(_absent_id(rng, "pexip_accounts.guest_absent", pl.col("u")))
         .otherwise(_vary_reference(rng, "pexip_accounts.guest", pl.col("u"), external_guest))
     )
     return (
