@@ -112,6 +112,10 @@ MACROS = rf"""
 CREATE OR REPLACE TEMP MACRO strip_ws(x) AS
     regexp_replace(x, '^{WHITE_SPACE_CLASS}+|{WHITE_SPACE_CLASS}+$', '', 'g');
 -- A link id: white space trimmed, lower-cased, and null when nothing is left.
+-- NOTE: DuckDB 2.0.1 lower() uses simple case mapping: U+0130 becomes 'i' and a word-final
+-- capital sigma the medial small sigma (U+03C3), where the full Unicode mapping of the rules
+-- (Python str.lower, Polars) gives 'i' + U+0307 and the final sigma (U+03C2). Ids with those
+-- letters may link differently here. The synth drops contain none.
 CREATE OR REPLACE TEMP MACRO norm(x) AS nullif(lower(strip_ws(x)), '');
 -- CSV booleans: true/false, t/f, 1/0, yes/no in any case.
 CREATE OR REPLACE TEMP MACRO csv_bool(x) AS CASE
