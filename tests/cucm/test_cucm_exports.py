@@ -111,3 +111,75 @@ def test_bat_documented_headers() -> None:
 def test_single_table_file_as_source() -> None:
     with pytest.raises(ExportError, match="is not a BAT phone export"):
         read_source(CLUSTER_A / "device.txt")
+
+
+def logged_session(*commands_and_results: tuple[str, str]) -> str:
+    """Return a logged SSH session: each command line, its output, then the prompt."""
+    parts = [f"admin:{command}\n{result}\n" for command, result in commands_and_results]
+    return "".join(parts) + "admin:\n"
+
+
+PHONE_RESULT = (
+    "pkid name            tkclass tkmodel fkenduser\n"
+    "==== =============== ======= ======= =========\n"
+    "d1   SEP0A0000000001 1       36224   u1\n"
+)
+PROFILE_RESULT = (
+    "pkid name       tkclass tkmodel fkenduser\n"
+    "==== ========== ======= ======= =========\n"
+    "d2   EM_EMMA    254     36224   u1\n"
+    "d3   RDP_EMMA   20      134     u1\n"
+)
+
+
+def test_results_after_prompt_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "device.txt"
+    path.write_text(
+        logged_session(
+            ("run sql select * from device where tkclass = 1", PHONE_RESULT),
+            ("run sql select * from device where tkclass in (20, 254)", PROFILE_RESULT),
+        )
+    )
+
+    with pytest.raises(ExportError) as raised:
+        read_source(tmp_path)
+
+    message = str(raised.value)
+    assert str(path) in message
+    assert "more than one query result" in message
+    assert "each query in its own file" in message
+
+
+def test_users_and_map_in_one_file(tmp_path: Path) -> None:
+    path = tmp_path / "users.txt"
+    path.write_text(
+        logged_session(
+            (
+                "run sql select pkid, userid, status from enduser",
+                "pkid userid status\n==== ====== ======\nu1   emma   1\n",
+            ),
+            (
+                "run sql select fkenduser, fkdevice, tkuserassociation from enduserdevicemap",
+                "fkenduser fkdevice tkuserassociation\n"
+                "========= ======== =================\n"
+                "u1        d1       1\n",
+            ),
+        )
+    )
+
+    with pytest.raises(ExportError, match=r"users\.txt is not valid 'run sql' output: .*"
+                       "more than one query result"):
+        read_source(tmp_path)
+
+
+def test_prompt_then_other_command_accepted(tmp_path: Path) -> None:
+    path = tmp_path / "device.txt"
+    path.write_text(
+        logged_session(("run sql select * from device where tkclass = 1", PHONE_RESULT))
+        + "admin:show status\nHost Name : cucm-pub\nadmin:exit\n"
+    )
+
+    export = read_export_file(path)
+
+    assert export is not None
+    assert export.frame["name"].to_list() == ["SEP0A0000000001"]

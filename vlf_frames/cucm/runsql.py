@@ -4,7 +4,8 @@ The output is a header line of column names, a line of ``=`` runs (one run under
 column), then one line per row. Column boundaries are the ``=`` runs, not spaces: values
 such as descriptions contain spaces, and an empty value prints as blanks. ``NULL`` is a
 null. A saved terminal session may also contain the command line (``admin:run sql ...``),
-blank lines and the next ``admin:`` prompt, which are skipped.
+blank lines and the next ``admin:`` prompt, which are skipped. A second ``run sql`` command
+or result after that prompt is rejected, because only one result per file is read.
 """
 
 from __future__ import annotations
@@ -16,7 +17,13 @@ import polars as pl
 
 SEPARATOR_LINE = re.compile(r"^=+(?: +=+)*$")
 PROMPT_LINE = re.compile(r"^\s*admin:", re.IGNORECASE)
+RUN_SQL_COMMAND = re.compile(r"\brun\s+sql\b", re.IGNORECASE)
 QUERY_TABLE = re.compile(r"\bfrom\s+([A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE)
+
+MORE_THAN_ONE_RESULT = (
+    "the text contains more than one query result; save the output of each query in its "
+    "own file"
+)
 
 
 class RunSqlFormatError(ValueError):
@@ -62,15 +69,17 @@ def parse_run_sql(text: str) -> RunSqlOutput:
     _check_column_names(names)
 
     body: list[str] = []
-    for line in lines[separator_index + 1 :]:
+    rest = lines[separator_index + 1 :]
+    for offset, line in enumerate(rest):
         if PROMPT_LINE.match(line):
+            # A logged session goes on after the prompt, so a later result must not be
+            # dropped silently.
+            _reject_later_result(rest[offset:])
             break
         if not line.strip():
             continue
         if SEPARATOR_LINE.match(line.rstrip()):
-            raise RunSqlFormatError(
-                "the text contains more than one query result; save each query in its own file"
-            )
+            raise RunSqlFormatError(MORE_THAN_ONE_RESULT)
         body.append(line)
 
     rows = pl.DataFrame({"line": body}, schema={"line": pl.String})
@@ -82,6 +91,13 @@ def parse_run_sql(text: str) -> RunSqlOutput:
             pl.when((value == "") | (value == "NULL")).then(None).otherwise(value).alias(name)
         )
     return RunSqlOutput(frame=rows.select(columns), query_table=_query_table(lines, header_index))
+
+
+def _reject_later_result(lines: list[str]) -> None:
+    """Raise RunSqlFormatError when ``lines`` contain another command or result."""
+    for line in lines:
+        if SEPARATOR_LINE.match(line.rstrip()) or RUN_SQL_COMMAND.search(line):
+            raise RunSqlFormatError(MORE_THAN_ONE_RESULT)
 
 
 def column_spans(separator: str) -> list[tuple[int, int | None]]:
