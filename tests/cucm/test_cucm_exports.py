@@ -183,3 +183,24 @@ def test_prompt_then_other_command_accepted(tmp_path: Path) -> None:
 
     assert export is not None
     assert export.frame["name"].to_list() == ["SEP0A0000000001"]
+
+
+def test_pagination_prompt_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "enduser.txt"
+    path.write_text(
+        "admin:run sql select pkid, userid, status from enduser\n"
+        "pkid userid status\n"
+        "==== ====== ======\n"
+        "u1   emma   1\n"
+        "Press <enter> for 1 line, <space> for one page, or <q> to quit\n"
+        "u2   noah   1\n"
+        "admin:\n"
+    )
+
+    with pytest.raises(ExportError) as raised:
+        read_source(tmp_path)
+
+    message = str(raised.value)
+    assert str(path) in message
+    assert "line 5 is the CLI pagination prompt" in message
+    assert "set cli pagination off" in message

@@ -17,6 +17,9 @@ import polars as pl
 
 SEPARATOR_LINE = re.compile(r"^=+(?: +=+)*$")
 PROMPT_LINE = re.compile(r"^\s*admin:", re.IGNORECASE)
+# The CLI prints this prompt every screen when pagination is on, for example
+# "Press <enter> for 1 line, <space> for one page, or <q> to quit".
+PAGINATION_PROMPT = re.compile(r"press\s*<enter>", re.IGNORECASE)
 RUN_SQL_COMMAND = re.compile(r"\brun\s+sql\b", re.IGNORECASE)
 QUERY_TABLE = re.compile(r"\bfrom\s+([A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE)
 
@@ -55,7 +58,8 @@ def parse_run_sql(text: str) -> RunSqlOutput:
 
     Blank values and ``NULL`` become nulls, and values are stripped of surrounding blanks.
     Raises RunSqlFormatError when the text has no separator line, when a column has no
-    name, when two columns share a name, or when the text contains a second result.
+    name, when two columns share a name, when the text contains a second result, or when
+    a row line is the CLI pagination prompt.
     """
     lines = text.splitlines()
     separator_index = find_separator_line(lines)
@@ -80,6 +84,12 @@ def parse_run_sql(text: str) -> RunSqlOutput:
             continue
         if SEPARATOR_LINE.match(line.rstrip()):
             raise RunSqlFormatError(MORE_THAN_ONE_RESULT)
+        if PAGINATION_PROMPT.search(line):
+            line_number = separator_index + offset + 2
+            raise RunSqlFormatError(
+                f"line {line_number} is the CLI pagination prompt ({line.strip()!r}), not a "
+                "row. Run 'set cli pagination off' before 'run sql' and export again."
+            )
         body.append(line)
 
     rows = pl.DataFrame({"line": body}, schema={"line": pl.String})
