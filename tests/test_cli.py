@@ -449,6 +449,7 @@ class InvalidCase:
     failing_rows: int | None = None
     first_value: str | None = None  # as the message shows it: quoted text, or null
     exit_code: int = 1
+    options: tuple[str, ...] = ()
 
 
 INVALID_CASES = {
@@ -529,6 +530,15 @@ INVALID_CASES = {
         2,
         "904417",
     ),
+    # A missing column cannot be set aside row by row, so quarantine still writes nothing.
+    "quarantine-missing-required-column": InvalidCase(
+        drop_without_userid_column,
+        "users",
+        ("users.csv",),
+        "userid",
+        "column_in_dataframe",
+        options=("--on-invalid", "quarantine"),
+    ),
     "two-forms-of-table": InvalidCase(
         drop_with_two_forms, "customers", ("customers.csv", "customers.parquet")
     ),
@@ -548,7 +558,8 @@ def invalid_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Finished
     for case_id, case in INVALID_CASES.items():
         root = tmp_path_factory.mktemp(case_id)
         output_dir = root / "out"
-        arguments = ["report", case.make_drop(root), "--output-dir", output_dir, *FULL_OPTIONS]
+        drop = case.make_drop(root)
+        arguments = ["report", drop, "--output-dir", output_dir, *FULL_OPTIONS, *case.options]
         started[case_id] = (start_cli(arguments), output_dir)
     return {
         case_id: FinishedRun(finish_cli(process), output_dir)

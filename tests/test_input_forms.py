@@ -39,6 +39,7 @@ from drop_builder import (
     write_drop,
 )
 
+from vlf_frames.errors import ExitCode, VlfError
 from vlf_frames.pipeline import build_report
 from vlf_frames.writing import report_csv_text
 
@@ -277,7 +278,11 @@ def write_csv_file(path: Path, columns: list[str], rows: list[dict[str, str | No
 
 
 def write_folder_drop(csv_drop: Path, target: Path, file_format: str) -> Path:
-    """Write every table as a folder ``<table>/`` of three files, one of them without rows."""
+    """Write every table as a folder ``<table>/`` of three files.
+
+    A table of two rows leaves one file without rows. Parquet folders also get the marker and
+    checksum files that Spark writes next to its output, ``_SUCCESS`` and ``.<file>.crc``.
+    """
     target.mkdir(parents=True)
     for name, (columns, rows) in read_csv_drop(csv_drop).items():
         for number, part in enumerate(split_rows(rows, 3)):
@@ -287,6 +292,9 @@ def write_folder_drop(csv_drop: Path, target: Path, file_format: str) -> Path:
             else:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 pq.write_table(arrow_table(columns, part, pa.string()), path)
+                (path.parent / f".{path.name}.crc").write_bytes(b"crc\x00")
+        if file_format == "parquet":
+            (target / name / "_SUCCESS").write_bytes(b"")
     return target
 
 
@@ -435,6 +443,33 @@ def test_absent_optional_table_in_summary(tmp_path: Path, csv_drop: Path) -> Non
     assert absent is not None, summary
     listed = {name.strip() for name in absent.group(1).split(",")}
     assert listed == {"pexip_accounts", "phone_server_phones"}
+
+
+def write_users_with_duplicate_column(path: Path) -> None:
+    """Write a users table whose header names ``userid`` twice, with different values."""
+    columns = ["user_pkid", "customer_pkid", "site_pkid", "userid", "userid"]
+    values = [["user-1", "C1", "S1", "emma.holtom", "raj.patel"]]
+    if path.suffix == ".csv":
+        lines = [",".join(row) for row in [columns, *values]]
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    else:
+        arrays = [pa.array([value]) for value in values[0]]
+        pq.write_table(pa.Table.from_arrays(arrays, names=columns), path)
+
+
+@pytest.mark.parametrize("file_name", ["users.csv", "users.parquet"])
+def test_duplicate_column_name_rejected(tmp_path: Path, file_name: str) -> None:
+    # Two columns of one name leave the user id ambiguous, so no report may pick one of them.
+    drop = write_drop(tmp_path)
+    (drop / "users.csv").unlink()
+    write_users_with_duplicate_column(drop / file_name)
+
+    with pytest.raises(VlfError) as error:
+        build_report(drop)
+
+    assert error.value.exit_code == ExitCode.INVALID_INPUT
+    assert "userid" in str(error.value)
+    assert file_name in str(error.value)
 
 
 def test_contract_columns_cover_forms_tables() -> None:
