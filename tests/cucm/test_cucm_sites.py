@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import polars as pl
 import pytest
-from cucm_support import CLUSTER_A, read_table
+from cucm_support import CLUSTER_A, CLUSTER_B, read_table
 
 from vlf_frames.cucm import ImportOptions, import_cucm
+from vlf_frames.cucm.exports import ExportError
 from vlf_frames.errors import ConfigError
 
 LONDON = "cucm-site:cust-001:london"
@@ -113,3 +115,22 @@ def test_invalid_site_map(tmp_path: Path, drop_dir: Path, text: str, message: st
 
     with pytest.raises(ConfigError, match=message):
         import_cucm(CLUSTER_A, drop_dir, ImportOptions(customer_pkid="cust-001", site_map=site_map))
+
+
+def test_site_map_needs_fkdevicepool(tmp_path: Path, site_map: Path, drop_dir: Path) -> None:
+    source = tmp_path / "source"
+    source.mkdir()
+    for path in CLUSTER_B.iterdir():
+        (source / path.name).write_bytes(path.read_bytes())
+    device_path = source / "device.csv"
+    pl.read_csv(device_path, infer_schema=False).drop("fkdevicepool").write_csv(device_path)
+
+    with pytest.raises(ExportError) as raised:
+        import_cucm(source, drop_dir, ImportOptions(customer_pkid="cust-001", site_map=site_map))
+
+    message = str(raised.value)
+    assert str(device_path) in message
+    assert "no column 'fkdevicepool'" in message
+    assert "--site-map" in message
+    assert "unknown device pool" not in message
+    assert not drop_dir.exists()

@@ -16,7 +16,7 @@ from vlf_frames.cucm.drop import (
     read_drop_table,
     write_drop_tables,
 )
-from vlf_frames.cucm.exports import ExportError, ExportKind, read_source
+from vlf_frames.cucm.exports import ExportError, ExportKind, SourceExports, read_source
 from vlf_frames.cucm.frames import CucmInventory
 from vlf_frames.cucm.sites import place_phones, place_users, read_site_map, site_pkid_expr
 from vlf_frames.cucm.tables import map_table_exports
@@ -65,7 +65,7 @@ def import_cucm(source: Path, drop_dir: Path, options: ImportOptions) -> ImportS
     if not options.default_site.strip():
         raise ConfigError("--default-site must not be empty.")
 
-    inventory = map_source(source, customer_pkid)
+    inventory = map_source(source, customer_pkid, needs_device_pool=options.site_map is not None)
     site_map = read_site_map(options.site_map, customer_pkid) if options.site_map else None
     default_site = _default_site(customer_pkid, options.default_site, site_map)
     default_site_pkid = default_site["site_pkid"][0]
@@ -115,9 +115,17 @@ def import_cucm(source: Path, drop_dir: Path, options: ImportOptions) -> ImportS
     return summary
 
 
-def map_source(source: Path, customer_pkid: str) -> CucmInventory:
-    """Read the exports in ``source`` and map them to drop rows of one cluster."""
+def map_source(
+    source: Path, customer_pkid: str, needs_device_pool: bool = False
+) -> CucmInventory:
+    """Read the exports in ``source`` and map them to drop rows of one cluster.
+
+    With ``needs_device_pool`` (a site map is given), raises ExportError when a device or
+    BAT export lacks its device pool column.
+    """
     exports = read_source(source)
+    if needs_device_pool:
+        _require_device_pool_columns(exports)
     if exports.has(ExportKind.BAT_PHONES):
         if exports.has(ExportKind.DEVICE):
             raise ExportError(
@@ -126,6 +134,22 @@ def map_source(source: Path, customer_pkid: str) -> CucmInventory:
             )
         return map_bat_export(exports, customer_pkid)
     return map_table_exports(exports)
+
+
+# The column that names a phone's device pool, by export kind.
+DEVICE_POOL_COLUMNS = {ExportKind.DEVICE: "fkdevicepool", ExportKind.BAT_PHONES: "device pool"}
+
+
+def _require_device_pool_columns(exports: SourceExports) -> None:
+    """Raise ExportError naming the first device or BAT export without a device pool column."""
+    for kind, column in DEVICE_POOL_COLUMNS.items():
+        for export in exports.files(kind):
+            if column not in export.frame.columns:
+                raise ExportError(
+                    f"{export.path}: the {kind} export has no column {column!r}, which "
+                    "--site-map needs to place phones at sites. Export it again with that "
+                    "column (see the CUCM import guide), or leave out --site-map."
+                )
 
 
 def _default_site(
