@@ -67,6 +67,9 @@ BOOLEAN_COLUMNS = frozenset(
 
 Table = tuple[list[str], list[dict[str, str | None]]]
 
+# A primary key with characters that a Hive partition folder name must percent-encode.
+SECOND_CUSTOMER = "C2 Ω/x=1"
+
 # Two customers with rows in every table, ids with stray case and spaces, nulls and flags.
 FORMS_TABLES: dict[str, list[dict[str, Any]]] = {
     "customers": [
@@ -74,19 +77,22 @@ FORMS_TABLES: dict[str, list[dict[str, Any]]] = {
             "C1", customer_name="Meridian Health Trust", public_sector=True, inactive_billing=False
         ),
         customer(
-            "C2", customer_name="Harbour Logistics plc", public_sector=False, inactive_billing=None
+            SECOND_CUSTOMER,
+            customer_name="Harbour Logistics plc",
+            public_sector=False,
+            inactive_billing=None,
         ),
     ],
     "sites": [
         site("S1", customer="C1", site_name="Royal Infirmary"),
         site("S2", customer="C1", site_name="Northgate Clinic"),
-        site("S3", customer="C2", site_name="Southampton Depot"),
+        site("S3", customer=SECOND_CUSTOMER, site_name="Southampton Depot"),
     ],
     "users": [
         user("Emma.Holtom", site="S1", customer="C1"),
         user(" raj.patel ", site="S2", customer="C1"),
         user("it.helpdesk", site=None, customer="C1"),
-        user("li.wei", site="S3", customer="C2"),
+        user("li.wei", site="S3", customer=SECOND_CUSTOMER),
     ],
     "phones": [
         phone("SEP6C710D8A1F01", owner=" EMMA.HOLTOM", site="S1", customer="C1"),
@@ -96,22 +102,22 @@ FORMS_TABLES: dict[str, list[dict[str, Any]]] = {
         phone("AN0A3D1C2B4E701", product="Analog Phone", site="S1", customer="C1"),
         phone("SEP6C710D8A1F99", product="Cisco 7821", site="S2", customer="C1"),
         phone("CTIRECORDER01", product="CTI Port", site="S1", customer="C1"),
-        phone("SEP00A3D1C2B4E5", owner="li.wei", site="S3", customer="C2"),
-        phone("SEP00A3D1C2B4E6", owner="LI.WEI", site="S3", customer="C2"),
+        phone("SEP00A3D1C2B4E5", owner="li.wei", site="S3", customer=SECOND_CUSTOMER),
+        phone("SEP00A3D1C2B4E6", owner="LI.WEI", site="S3", customer=SECOND_CUSTOMER),
     ],
     "associated_devices": [
         association("RAJ.PATEL", "csfrpatel", customer="C1"),
         # Names no phone of the drop: a legal dangling reference.
         association("emma.holtom", "SEP0011DEADBEEF", customer="C1"),
-        association("li.wei", "SEP00A3D1C2B4E5", customer="C2"),
+        association("li.wei", "SEP00A3D1C2B4E5", customer=SECOND_CUSTOMER),
     ],
     "device_profiles": [
         profile("emma.holtom", customer="C1", profile_name="EM-EHOLTOM"),
-        profile(None, customer="C2", profile_name="EM-SPARE"),
+        profile(None, customer=SECOND_CUSTOMER, profile_name="EM-SPARE"),
     ],
     "remote_destination_profiles": [
         profile("Raj.Patel", customer="C1", profile_name="RDP-RPATEL"),
-        profile("li.wei", customer="C2", profile_name="RDP-LWEI"),
+        profile("li.wei", customer=SECOND_CUSTOMER, profile_name="RDP-LWEI"),
     ],
     "voicemail_accounts": [
         account("emma.holtom", site="S1", customer="C1", account_id="emma.holtom"),
@@ -119,19 +125,19 @@ FORMS_TABLES: dict[str, list[dict[str, Any]]] = {
     ],
     "webex_accounts": [
         account("raj.patel", site="S2", customer="C1", account_id="raj.patel@meridian.example"),
-        account(None, site="S3", customer="C2", account_id="boardroom@harbour.example"),
+        account(None, site="S3", customer=SECOND_CUSTOMER, account_id="boardroom@harbour.example"),
     ],
     "spark_accounts": [
-        account("li.wei", site="S3", customer="C2", account_id="li.wei@harbour.example"),
+        account("li.wei", site="S3", customer=SECOND_CUSTOMER, account_id="li.wei@harbour.example"),
         account(None, site=None, customer="C1", account_id="pager@meridian.example"),
     ],
     "pexip_accounts": [
         account("it.helpdesk", site="S1", customer="C1", account_id="vmr-helpdesk"),
-        account(None, site=None, customer="C2", account_id="vmr-boardroom"),
+        account(None, site=None, customer=SECOND_CUSTOMER, account_id="vmr-boardroom"),
     ],
     "contact_center_agents": [
         agent("UCCE", site="S1", customer="C1", account_id="51001"),
-        agent("uccx", site="S3", customer="C2", account_id="52001"),
+        agent("uccx", site="S3", customer=SECOND_CUSTOMER, account_id="52001"),
     ],
     "microsoft_accounts": [
         ms_account(
@@ -140,7 +146,7 @@ FORMS_TABLES: dict[str, list[dict[str, Any]]] = {
             o365_licensed=True,
             cisco_integrated=True,
             site="S3",
-            customer="C2",
+            customer=SECOND_CUSTOMER,
             account_id="li.wei@harbour.example",
         ),
         ms_account(
@@ -154,7 +160,7 @@ FORMS_TABLES: dict[str, list[dict[str, Any]]] = {
     ],
     "phone_server_phones": [
         phone_server_phone(site="S1", customer="C1", device_name="PSP-ROYAL-001"),
-        phone_server_phone(site=None, customer="C2", device_name="PSP-DEPOT-001"),
+        phone_server_phone(site=None, customer=SECOND_CUSTOMER, device_name="PSP-DEPOT-001"),
     ],
 }
 
@@ -163,12 +169,12 @@ FORMS_TABLES: dict[str, list[dict[str, Any]]] = {
 # Webex, SNR) is in One Phone & WebEx. it.helpdesk sits at customer level with only Pexip, so
 # it adds 1 to PexIP only. SEP6C710D8A1F99, the analog port, the ward7 mailbox and the pager
 # Spark account are standalone. The reception Microsoft account has Teams with voice.
-# C2: Li (2 phones, SNR, Spark, an integrated Microsoft account) is in Multiple Phones and in
+# C2 Ω/x=1: Li (2 phones, SNR, Spark, an integrated Microsoft account) is in Multiple Phones and in
 # Cisco and MS Integrated Service. The boardroom Webex account is standalone, and the
 # boardroom Pexip account, which has no user, adds 1 to PexIP only.
 EXPECTED_ROWS = [
     "C1,0,0,1,1,0,0,0,0,0,0,0,0,0,0,0,0,1,0,1,1,0,1,True,False,1,0,0,1,0,0,0,1,1,2",
-    "C2,0,0,0,0,1,0,0,0,0,0,0,0,0,0,0,0,0,1,0,0,1,0,False,False,0,0,0,0,0,1,0,1,1,1",
+    "C2 Ω/x=1,0,0,0,0,1,0,0,0,0,0,0,0,0,0,0,0,0,1,0,0,1,0,False,False,0,0,0,0,0,1,0,1,1,1",
 ]
 
 
@@ -315,7 +321,10 @@ def write_hive_drop(csv_drop: Path, target: Path, partition_column: str) -> Path
         for row in rows:
             by_value.setdefault(row[partition_column], []).append(row)
         for value, partition_rows in by_value.items():
-            folder = "__HIVE_DEFAULT_PARTITION__" if value is None else urllib.parse.quote(value)
+            if value is None:
+                folder = "__HIVE_DEFAULT_PARTITION__"
+            else:
+                folder = urllib.parse.quote(value, safe="")
             path = target / name / f"{partition_column}={folder}" / "part-0.parquet"
             path.parent.mkdir(parents=True)
             pq.write_table(arrow_table(file_columns, partition_rows, pa.string()), path)
@@ -391,7 +400,7 @@ def test_form_gives_same_report(tmp_path: Path, csv_drop: Path, csv_report: str,
 
 def test_hive_partition_value_only_in_path(tmp_path: Path, csv_drop: Path) -> None:
     drop = write_hive_drop(csv_drop, tmp_path / "drop", "customer_pkid")
-    part = drop / "phones" / "customer_pkid=C2" / "part-0.parquet"
+    part = drop / "phones" / "customer_pkid=C2%20%CE%A9%2Fx%3D1" / "part-0.parquet"
 
     # The partition column is not stored in the file, so the folder is its only source.
     assert "customer_pkid" not in pq.read_schema(part).names
