@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 from pathlib import Path
 
 import polars as pl
 import pytest
-from cucm_support import BAT_EXPORT, CLUSTER_A, column_set, read_table
+from cucm_support import BAT_EXPORT, CLUSTER_A, CLUSTER_B, column_set, read_table
 
 from vlf_frames.cucm import ImportOptions, import_cucm
 from vlf_frames.cucm.exports import ExportError
@@ -171,3 +172,28 @@ def test_bat_phone_without_device_type(tmp_path: Path, drop_dir: Path) -> None:
 
     with pytest.raises(ExportError, match="1 phones have an empty Device Type"):
         import_cucm(export, drop_dir, ImportOptions(customer_pkid="cust-bat"))
+
+
+def test_enduser_without_status_warns(
+    tmp_path: Path, drop_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    source = tmp_path / "source"
+    shutil.copytree(CLUSTER_B, source)
+    enduser_path = source / "enduser.csv"
+    pl.read_csv(enduser_path, infer_schema=False).drop("status").write_csv(enduser_path)
+    with_status_drop = tmp_path / "with-status"
+    import_cucm(CLUSTER_B, with_status_drop, ImportOptions(customer_pkid="cust-002"))
+
+    with caplog.at_level(logging.WARNING, logger="vlf_frames.cucm"):
+        import_cucm(source, drop_dir, ImportOptions(customer_pkid="cust-002"))
+
+    warnings = [record.getMessage() for record in caplog.records]
+    assert any(
+        str(enduser_path) in message
+        and "no column 'status'" in message
+        and "inactive users" in message
+        for message in warnings
+    ), warnings
+    assert column_set(drop_dir, "users", "userid") == column_set(
+        with_status_drop, "users", "userid"
+    )

@@ -80,7 +80,19 @@ def map_table_exports(exports: SourceExports) -> CucmInventory:
 
 
 def read_endusers(exports: SourceExports) -> pl.DataFrame:
-    """Return one row per enduser pkid: user_key, user_pkid, userid, status, is_token."""
+    """Return one row per enduser pkid: user_key, user_pkid, userid, status, is_token.
+
+    An export without ``status`` is read with a warning, because status only feeds the
+    count of inactive users and every user is imported whatever their status.
+    """
+    for export in exports.files(ExportKind.ENDUSER):
+        if "status" not in export.frame.columns:
+            log.warning(
+                "%s: the enduser export has no column 'status', so inactive users (status 2, "
+                "removed from LDAP) cannot be told apart from active ones. All users are "
+                "imported either way; add status to the query to have them counted.",
+                export.path,
+            )
     table = concat_exports(
         exports.files(ExportKind.ENDUSER), ["pkid", "userid"], optional_columns=["status"]
     )
