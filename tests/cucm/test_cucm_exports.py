@@ -204,3 +204,28 @@ def test_pagination_prompt_rejected(tmp_path: Path) -> None:
     assert str(path) in message
     assert "line 5 is the CLI pagination prompt" in message
     assert "set cli pagination off" in message
+
+
+def test_cp1252_export_rejected(tmp_path: Path) -> None:
+    for source in CLUSTER_B.iterdir():
+        shutil.copy(source, tmp_path / source.name)
+    path = tmp_path / "enduser.csv"
+    path.write_bytes("pkid,userid,status\nu1,jürgen.müller,1\n".encode("cp1252"))
+
+    with pytest.raises(ExportError) as raised:
+        read_source(tmp_path)
+
+    message = str(raised.value)
+    assert str(path) in message
+    assert "is not UTF-8 text" in message
+    assert "Save it as UTF-8" in message
+    assert "no enduser export" not in message
+
+
+def test_binary_file_skipped(tmp_path: Path) -> None:
+    shutil.copy(CLUSTER_B / "enduser.csv", tmp_path / "enduser.csv")
+    (tmp_path / "users.xlsx").write_bytes(b"PK\x03\x04\x14\x00\x00\x00\x08\x00\xff\xfe\x9c")
+
+    exports = read_source(tmp_path)
+
+    assert [export.path.name for export in exports.files(ExportKind.ENDUSER)] == ["enduser.csv"]

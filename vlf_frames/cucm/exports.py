@@ -84,8 +84,9 @@ def normalize_bat_header(header: str) -> str:
 def read_source(source: Path) -> SourceExports:
     """Read every export in ``source``, a folder of exports or a single BAT phone export.
 
-    Files that are not text, or not a table this importer reads, are skipped with a
-    warning. Raises ExportError when a file of a known table lacks a needed column.
+    Binary files, and files that are not a table this importer reads, are skipped with a
+    warning. Raises ExportError when a text file is not UTF-8 or when a file of a known
+    table lacks a needed column.
     """
     if not source.exists():
         raise ExportError(f"Import source not found: {source}")
@@ -115,12 +116,21 @@ def read_source(source: Path) -> SourceExports:
 def read_export_file(path: Path) -> Export | None:
     """Read one file and recognise its table; return None for a file that is no export."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        log.warning("skipped %s: not UTF-8 text", path)
-        return None
+        data = path.read_bytes()
     except OSError as error:
         raise ExportError(f"Cannot read {path}: {error.strerror}") from error
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        if _is_binary(data):
+            log.warning("skipped %s: not a text file", path)
+            return None
+        # Excel saves CSV as cp1252 and "Unicode Text" as UTF-16, so this is most often
+        # an export saved in the wrong encoding, not an unrelated file.
+        raise ExportError(
+            f"{path} is not UTF-8 text (invalid byte at offset {error.start}). Save it as "
+            "UTF-8 (in Excel: Save As 'CSV UTF-8') and run the import again."
+        ) from error
 
     lines = text.splitlines()
     if find_separator_line(lines) is not None:
@@ -157,6 +167,11 @@ def require_columns(export: Export, columns: Iterable[str]) -> None:
             f"(missing: {', '.join(missing)}; found: {', '.join(export.frame.columns)}). "
             "Rerun the query with the columns listed in the CUCM import guide."
         )
+
+
+def _is_binary(data: bytes) -> bool:
+    """Return True for data with NUL bytes, unless a UTF-16 byte order mark starts it."""
+    return b"\x00" in data and not data.startswith((b"\xff\xfe", b"\xfe\xff"))
 
 
 def _read_csv(path: Path, text: str) -> pl.DataFrame | None:
