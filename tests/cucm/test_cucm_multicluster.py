@@ -6,7 +6,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from cucm_support import CLUSTER_A, CLUSTER_B, DROP_TABLES, read_table
+from cucm_support import BAT_EXPORT, CLUSTER_A, CLUSTER_B, DROP_TABLES, read_table
 
 from vlf_frames.cucm import ImportOptions, import_cucm
 from vlf_frames.errors import DropError
@@ -143,3 +143,16 @@ def test_existing_table_without_key_column(drop_dir: Path) -> None:
     with pytest.raises(DropError, match="has no column 'device_name'"):
         import_cucm(CLUSTER_A, drop_dir, OPTIONS)
     assert (drop_dir / "phones.csv").exists()
+
+
+def test_new_customer_flags_false(drop_dir: Path) -> None:
+    import_cucm(CLUSTER_A, drop_dir, ImportOptions(customer_pkid="cust-001", public_sector=True))
+    import_cucm(CLUSTER_B, drop_dir, OPTIONS)
+    import_cucm(BAT_EXPORT, drop_dir, ImportOptions(customer_pkid="cust-002"))
+
+    customers = read_table(drop_dir, "customers")
+    assert customers.select("customer_pkid", "public_sector", "inactive_billing").rows() == [
+        # An unset flag is false for a new customer and kept for an existing one.
+        ("cust-001", True, False),
+        ("cust-002", False, False),
+    ]

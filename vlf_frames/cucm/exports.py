@@ -125,8 +125,8 @@ def read_export_file(path: Path) -> Export | None:
         if _is_binary(data):
             log.warning("skipped %s: not a text file", path)
             return None
-        # Excel saves CSV as cp1252 and "Unicode Text" as UTF-16, so this is most often
-        # an export saved in the wrong encoding, not an unrelated file.
+        # Excel saves plain CSV in the Windows code page (cp1252 in Western Europe) and
+        # "Unicode Text" as UTF-16, so this is most often an export in the wrong encoding.
         raise ExportError(
             f"{path} is not UTF-8 text (invalid byte at offset {error.start}). Save it as "
             "UTF-8 (in Excel: Save As 'CSV UTF-8') and run the import again."

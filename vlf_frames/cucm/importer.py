@@ -33,7 +33,7 @@ class ImportOptions:
     """Options of an import: the customer, its flags, and how phones are placed at sites.
 
     A ``public_sector`` or ``inactive_billing`` of None leaves an existing customer's flag
-    as it is. A new customer then gets null, which the report reads as false.
+    as it is. A new customer then gets false.
     """
 
     customer_pkid: str
@@ -182,7 +182,9 @@ def _merge_customer(customers: pl.DataFrame, options: ImportOptions) -> pl.DataF
             for name, value in given.items()
             if value is not None
         )
-    values = {"customer_pkid": options.customer_pkid, **given}
+    # A new customer gets false for a flag that the options leave unset, as the help says.
+    new_flags = {name: bool(given[name]) for name in ("public_sector", "inactive_billing")}
+    values = {"customer_pkid": options.customer_pkid, **given, **new_flags}
     row = pl.DataFrame(
         {name: [value] for name, value in values.items()},
         schema={name: DROP_COLUMNS["customers"][name] for name in values},
