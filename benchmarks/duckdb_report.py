@@ -108,15 +108,39 @@ OPTIONAL_COLUMNS = {("customers", "public_sector"), ("customers", "inactive_bill
 # RE2 is U+0020, U+00A0, U+1680, U+2000 to U+200A, U+2028, U+2029, U+202F, U+205F and U+3000.
 WHITE_SPACE_CLASS = r"[\t\n\x0B\f\r\x{85}\p{Z}]"
 
+# DuckDB's lower() applies the simple case mapping. The full mapping of the rules (Python
+# str.lower, Polars str.to_lowercase) differs, outside Turkish and Lithuanian locales, in two
+# ways: U+0130 becomes "i" + U+0307, and a capital sigma at the end of a word becomes the final
+# sigma U+03C2 (the Unicode Final_Sigma condition). These classes express that condition:
+# a sigma is final when a cased letter precedes it and none follows, skipping case-ignorable
+# characters on both sides. They match Python 3.11 (Unicode 14) on every code point, apart from
+# characters added in Unicode 15.
+CASED_CLASS = (
+    r"\p{Lu}\p{Ll}\p{Lt}\x{AA}\x{BA}\x{2160}-\x{217F}\x{24B6}-\x{24E9}"
+    r"\x{1F130}-\x{1F149}\x{1F150}-\x{1F169}\x{1F170}-\x{1F189}"
+)
+CASE_IGNORABLE_CLASS = (
+    r"\p{Mn}\p{Me}\p{Cf}\p{Lm}\p{Sk}\x{27}\x{2E}\x{3A}\x{B7}\x{387}\x{55F}\x{5F4}"
+    r"\x{2018}\x{2019}\x{2024}\x{2027}\x{FE13}\x{FE52}\x{FE55}\x{FF07}\x{FF0E}\x{FF1A}"
+)
+FINAL_SIGMA = (
+    rf"([{CASED_CLASS}][{CASE_IGNORABLE_CLASS}]*)Σ([{CASE_IGNORABLE_CLASS}]*)"
+    rf"($|[^{CASE_IGNORABLE_CLASS}{CASED_CLASS}])"
+)
+
 MACROS = rf"""
 CREATE OR REPLACE TEMP MACRO strip_ws(x) AS
     regexp_replace(x, '^{WHITE_SPACE_CLASS}+|{WHITE_SPACE_CLASS}+$', '', 'g');
+-- Full Unicode lower-case mapping. Only ids that contain U+0130 or a capital sigma take the
+-- slow branch.
+CREATE OR REPLACE TEMP MACRO lower_full(x) AS CASE
+    WHEN contains(x, 'Σ') OR contains(x, 'İ')
+        THEN lower(regexp_replace(replace(x, 'İ', 'i' || chr(775)), '{FINAL_SIGMA}',
+                                  '\1ς\2\3', 'g'))
+    ELSE lower(x)
+END;
 -- A link id: white space trimmed, lower-cased, and null when nothing is left.
--- NOTE: DuckDB 2.0.1 lower() uses simple case mapping: U+0130 becomes 'i' and a word-final
--- capital sigma the medial small sigma (U+03C3), where the full Unicode mapping of the rules
--- (Python str.lower, Polars) gives 'i' + U+0307 and the final sigma (U+03C2). Ids with those
--- letters may link differently here. The synth drops contain none.
-CREATE OR REPLACE TEMP MACRO norm(x) AS nullif(lower(strip_ws(x)), '');
+CREATE OR REPLACE TEMP MACRO norm(x) AS nullif(lower_full(strip_ws(x)), '');
 -- CSV booleans: true/false, t/f, 1/0, yes/no in any case.
 CREATE OR REPLACE TEMP MACRO csv_bool(x) AS CASE
     WHEN lower(strip_ws(x)) IN ('true', 't', '1', 'yes') THEN true

@@ -366,9 +366,14 @@ def results_table(measurements: list[Measurement], subscribers: int) -> Table:
     return table
 
 
-def ratio(numerator: Measurement | None, denominator: Measurement | None) -> str:
+def ratio(
+    numerator: Measurement | None, denominator: Measurement | None, *, cpu: bool = False
+) -> str:
+    """Return the ratio of median wall times (or median CPU times), or n/a."""
     if numerator is None or denominator is None:
         return "n/a"
+    if cpu:
+        return f"{numerator.median_cpu / denominator.median_cpu:.2f}"
     return f"{numerator.median_wall / denominator.median_wall:.2f}"
 
 
@@ -511,8 +516,12 @@ def main(argv: list[str] | None = None) -> int:
     scan = by_name.get("scan floor")
     console.print(results_table(programs, subscribers))
     console.print(
-        f"ours / duckdb: {ratio(ours, duckdb)}   ours / scan floor: {ratio(ours, scan)}   "
-        f"duckdb / scan floor: {ratio(duckdb, scan)}"
+        f"wall time  ours / duckdb: {ratio(ours, duckdb)}   ours / scan floor: "
+        f"{ratio(ours, scan)}   duckdb / scan floor: {ratio(duckdb, scan)}"
+    )
+    console.print(
+        f"CPU time   ours / duckdb: {ratio(ours, duckdb, cpu=True)}   ours / scan floor: "
+        f"{ratio(ours, scan, cpu=True)}   duckdb / scan floor: {ratio(duckdb, scan, cpu=True)}"
     )
     if comparison.first_differences:
         console.print(
@@ -529,6 +538,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"summary: subscribers={subscribers} drop={drop.name} "
         f"ours/duckdb={ratio(ours, duckdb)} ours/scan={ratio(ours, scan)} "
+        f"cpu_ours/duckdb={ratio(ours, duckdb, cpu=True)} "
+        f"cpu_ours/scan={ratio(ours, scan, cpu=True)} "
         f"peak_rss_ours={peak(ours)} peak_rss_duckdb={peak(duckdb)} reports_match={match} "
         f"load_average={os.getloadavg()[1]:.1f}"
     )
