@@ -208,9 +208,12 @@ def ours_command(drop: Path, output_dir: Path) -> list[str]:
     ]
 
 
-def duckdb_command(drop: Path, output: Path) -> list[str]:
+def duckdb_command(drop: Path, output: Path, memory_limit: str | None) -> list[str]:
     script = BENCHMARKS_DIR / "duckdb_report.py"
-    return [sys.executable, str(script), str(drop), "--output", str(output)]
+    command = [sys.executable, str(script), str(drop), "--output", str(output)]
+    if memory_limit is not None:
+        command += ["--memory-limit", memory_limit]
+    return command
 
 
 def scan_command(drop: Path) -> list[str]:
@@ -406,6 +409,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--skip-duckdb", action="store_true", help="do not run the DuckDB report")
     parser.add_argument("--skip-scan", action="store_true", help="do not run the scan floor")
     parser.add_argument(
+        "--duckdb-memory-limit", metavar="SIZE",
+        help="DuckDB memory limit such as 8GB, past which it spills to disk "
+        "(default: DuckDB's own, 80%% of the RAM)",
+    )
+    parser.add_argument(
         "--timeout", type=float, default=1800,
         help="seconds after which a run is killed and the benchmark fails (default: 1800)",
     )
@@ -427,11 +435,11 @@ class Comparison:
     difference_count: int = 0
 
 
-def command_for(name: str, drop: Path, run_dir: Path) -> list[str]:
+def command_for(name: str, drop: Path, run_dir: Path, args: argparse.Namespace) -> list[str]:
     if name == "ours":
         return ours_command(drop, run_dir / "report")
     if name == "duckdb":
-        return duckdb_command(drop, run_dir / "duckdb.parquet")
+        return duckdb_command(drop, run_dir / "duckdb.parquet", args.duckdb_memory_limit)
     return scan_command(drop)
 
 
@@ -454,7 +462,7 @@ def measure(
             for measurement in programs:
                 run_dir = work / f"{measurement.name.replace(' ', '_')}-{repeat}"
                 run_dir.mkdir()
-                command = command_for(measurement.name, drop, run_dir)
+                command = command_for(measurement.name, drop, run_dir, args)
                 run = run_process(command, env=env, timeout=args.timeout, work_dir=run_dir)
                 if run.exit_code != 0:
                     raise RuntimeError(
