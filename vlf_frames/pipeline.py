@@ -40,7 +40,7 @@ class InvalidDropError(InvalidInputError):
             "cannot be set aside row by row."
         )
         self.headline = (
-            f"The inventory drop is invalid: {len(self.findings)} checks failed in "
+            f"The inventory drop is invalid: failed checks: {len(self.findings)}, in "
             f"tables {tables}. {hint}"
         )
         details = [

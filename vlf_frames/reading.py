@@ -84,6 +84,7 @@ def locate_tables(drop_dir: Path) -> DropLayout:
                 raise DropError(
                     f"Required table {name} not found in {str(drop_dir)!r}: expected "
                     f"{name}.parquet, {name}.csv or a folder {name}/ of Parquet or CSV files."
+                    + misnamed_hint(drop_dir, name)
                 )
             layout.absent.append(name)
             continue
@@ -98,6 +99,15 @@ def locate_tables(drop_dir: Path) -> DropLayout:
     for path in layout.ignored:
         log.warning("Ignored %s: not a table of the inventory drop", path)
     return layout
+
+
+def misnamed_hint(drop_dir: Path, table: str) -> str:
+    """Name the files that would be the table but for the case of their names."""
+    wanted = {table, f"{table}.csv", f"{table}.parquet"}
+    candidates = sorted(path.name for path in drop_dir.iterdir() if path.name.lower() in wanted)
+    if not candidates:
+        return ""
+    return f" Found {', '.join(candidates)}: names are matched exactly, so rename it."
 
 
 def _table_files(spec: TableSpec, path: Path) -> TableFiles:
@@ -153,6 +163,17 @@ def scan_file(data_file: DataFile, spec: TableSpec) -> pl.LazyFrame:
             f"Table {spec.name}: file {path!r} cannot be read as "
             f"{data_file.format.upper()}: {error}"
         ) from error
+
+    # Polars renames a repeated CSV header name to "<name>_duplicated_<n>".
+    repeated = sorted(
+        {name.rsplit("_duplicated_", 1)[0] for name in file_schema if "_duplicated_" in name}
+        & set(file_schema)
+    )
+    if repeated:
+        raise DropError(
+            f"Table {spec.name}: file {path!r} has the column {', '.join(repeated)} more than "
+            "once in its header; keep one column of each name."
+        )
 
     wanted = spec.read_columns
     boolean_columns = spec.boolean_columns

@@ -42,6 +42,11 @@ def is_quiet() -> bool:
     return bool(_state["quiet"])
 
 
+def plural(count: int, noun: str) -> str:
+    """Return ``"1 row"`` or ``"2 rows"``."""
+    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
+
+
 def print_error(message: str) -> None:
     """Print an error message; the text is never interpreted as rich markup."""
     console.print("[bold red]error:[/] ", end="")
@@ -88,7 +93,9 @@ def print_findings(findings: Sequence[Finding]) -> None:
             Text.assemble(("Table ", "bold"), (table, "bold cyan"), " in ", (str(file), "cyan"))
         )
         for finding in group:
-            rows = "" if finding.failing_rows is None else f" ({finding.failing_rows} rows)"
+            rows = (
+                "" if finding.failing_rows is None else f" ({plural(finding.failing_rows, 'row')})"
+            )
             line = Text.assemble(
                 "  ✗ ",
                 ("column " + finding.column, "bold"),
@@ -151,7 +158,7 @@ def print_dangling(dangling: dict[str, int]) -> None:
 
 
 def print_report_totals(report: pl.DataFrame) -> None:
-    totals = Table(title=f"Report totals over {report.height:,} customers", title_justify="left")
+    totals = Table(title=f"Report totals (customers: {report.height:,})", title_justify="left")
     totals.add_column("column")
     totals.add_column("total", justify="right")
     for name, dtype in report.schema.items():

@@ -42,8 +42,8 @@ CHECK_DESCRIPTIONS = {
     "not_blank": "value is empty or only white space",
     "boolean": "value is not a boolean (accepted: true/false, t/f, 1/0, yes/no in any case)",
     "contact_center_platform": "platform is neither UCCE nor UCCX",
-    "known_customer": "customer_pkid names no valid customer of the drop",
-    "known_site": "site_pkid names no valid site of the same customer",
+    "known_customer": "customer_pkid names no customer of the drop, or one whose row is invalid",
+    "known_site": "site_pkid names no site of the same customer, or one whose row is invalid",
 }
 FIXES = {
     "column_in_dataframe": "add the column to the export (column names are matched exactly)",
@@ -52,8 +52,8 @@ FIXES = {
     "not_blank": "fill the value in the export",
     "boolean": "write true or false",
     "contact_center_platform": "set platform to UCCE or UCCX",
-    "known_customer": "add the customer to customers or fix customer_pkid",
-    "known_site": "add the site to sites under the same customer, or fix site_pkid",
+    "known_customer": "fix the customer's row in customers, add the customer, or fix customer_pkid",
+    "known_site": "fix the site's row in sites, add it under the same customer, or fix site_pkid",
     "unique_key": "remove or merge the duplicate rows (keys are compared trimmed and lower-cased)",
 }
 

@@ -30,9 +30,10 @@ def run(args: argparse.Namespace) -> int:
     print_summary(validation)
     if validation.findings:
         rejected = sum(validation.rejected_rows.values())
+        schema_note = " Some files do not fit the schema." if validation.stops_run else ""
         console.print(
-            f"The drop is invalid: {len(validation.findings)} checks failed on "
-            f"{rejected:,} rows" + (" and on file schemas." if validation.stops_run else "."),
+            f"The drop is invalid: failed checks: {len(validation.findings)}, invalid rows: "
+            f"{rejected:,}.{schema_note}",
             markup=False,
         )
         return int(ExitCode.INVALID_INPUT)
