@@ -51,7 +51,8 @@ METADATA_LINES = [
 
 # User ids of the generated drops. Each customer has users with some of them, so the others,
 # and the users of the other customer, match no user of the customer.
-USER_IDS = ("emma.holtom", "raj.patel", "li.wei", "sofia.marin", "noah.williams", "ava.thompson")
+# zoë.müller checks lower-casing beyond ASCII.
+USER_IDS = ("emma.holtom", "raj.patel", "li.wei", "sofia.marin", "zoë.müller", "ava.thompson")
 
 # Products by device class, as the counting rules define the classes.
 PRODUCTS_BY_CLASS = {
