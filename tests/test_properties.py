@@ -587,7 +587,7 @@ def check_order_and_spelling_ignored(tables: Tables, rng: random.Random) -> None
     assert report_of(varied) == report_of(tables)
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(drops(), st.randoms(use_true_random=False))
 def test_order_and_spelling_ignored(tables: Tables, rng: random.Random) -> None:
     check_order_and_spelling_ignored(tables, rng)
@@ -625,7 +625,7 @@ def check_csv_and_parquet_agree(tables: Tables) -> None:
     assert parquet_report == report_of(tables)
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(drops())
 def test_csv_and_parquet_agree(tables: Tables) -> None:
     check_csv_and_parquet_agree(tables)
