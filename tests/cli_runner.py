@@ -28,8 +28,8 @@ FULL_REPORT_NAME = "vlf_CS-P_voss01_anonymous_2026-01-31_2359.csv"
 def cli_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """Return the environment of a CLI run: no ``VLF_*`` settings of the caller, plain wide output.
 
-    rich wraps lines at the terminal width, which ``COLUMNS`` sets when output is not a terminal,
-    and ``FORCE_COLOR`` or ``TTY_COMPATIBLE`` would make it write escape codes into the output.
+    rich wraps lines at the terminal width, which ``COLUMNS`` sets when output is not a terminal.
+    ``FORCE_COLOR`` or ``TTY_COMPATIBLE`` would make it write escape codes into the output.
     """
     environment = {
         name: value
