@@ -47,7 +47,7 @@ SYNTH_SOURCE = REPO_DIR / "vlf_frames" / "synth.py"
 
 QUICK_SUBSCRIBERS = 1_000_000
 REPORT_DATE_TIME = "2026-01-31 23:59"
-# The report needs its metadata settings; these values only fill the metadata lines.
+# The report requires its metadata settings. These values only fill the metadata lines.
 REPORT_ENV = {
     "VLF_PLATFORM_ID": "benchmark",
     "VLF_PROVIDER_NAME": "benchmark",
@@ -153,7 +153,8 @@ def run_process(
             killer.cancel()
         wall = time.perf_counter() - started
     exit_code = os.waitstatus_to_exitcode(status)
-    process.returncode = exit_code  # reaped by wait4 already; stops Popen from waiting again
+    # wait4 has reaped the child, so Popen must not wait for it again.
+    process.returncode = exit_code
     return Run(
         wall_seconds=wall,
         cpu_seconds=usage.ru_utime + usage.ru_stime,

@@ -195,7 +195,7 @@ class _Random:
         return self.uniform(stream, counter) < probability
 
     def below(self, stream: str, counter: pl.Expr, bound: int | pl.Expr) -> pl.Expr:
-        """Return an integer in [0, bound); ``bound`` must be at least 1."""
+        """Return an integer in [0, bound). ``bound`` must be at least 1."""
         divisor = _u64(bound) if isinstance(bound, int) else bound.cast(pl.UInt64)
         return self.bits(stream, counter) % divisor
 
@@ -303,7 +303,7 @@ def _name_index(rng: _Random, stream: str, user_index: pl.Expr, size: int) -> pl
 
 
 def _userid(rng: _Random, user_index: pl.Expr, local_index: pl.Expr) -> pl.Expr:
-    """Return a user id such as ``Emma.Holtom42``; the local index keeps it unique."""
+    """Return a user id such as ``Emma.Holtom42``, made unique by the local index."""
     first = pl.lit(pl.Series(FIRST_NAMES)).gather(
         _name_index(rng, "user.first", user_index, len(FIRST_NAMES))
     )
@@ -486,7 +486,7 @@ def _row_site(
 ) -> pl.Expr:
     """Pick a row's site pkid: the user's own site, another site of the customer, or null.
 
-    ``own`` and ``other`` are the shares of the first two; the rest sit at customer level.
+    ``own`` and ``other`` are the shares of the first two, and the rest sit at customer level.
     Rows of customer-level users have no own site, so their ``own`` share is null too.
     """
     draw = rng.uniform(stream, counter)
