@@ -206,11 +206,11 @@ user_phones AS MATERIALIZED (
     JOIN user_rows AS u ON u.cid = l.cid AND u.uid = l.uid
 ),
 phone_counts AS (
-    SELECT link_key >> 35 AS user_id,
+    SELECT (link_key >> 35)::BIGINT AS user_id,
            count(*) FILTER (WHERE link_key & 7 <= 1) AS real_phones,
            bool_or(link_key & 7 = 2) AS has_spark_remote
     FROM user_phones
-    GROUP BY link_key >> 35
+    GROUP BY (link_key >> 35)::BIGINT
 ),
 -- Profile and account rows with their link id: source 1 EM, 2 SNR, 3 voicemail, 4 Webex,
 -- 5 Spark, 6 Pexip, 7 Microsoft (ms_kind: Teams or licensed Office 365).
@@ -327,7 +327,7 @@ standalone_phones AS (
            count(*) FILTER (WHERE device_class = 0) AS standalone_phones,
            count(*) FILTER (WHERE device_class = 1) AS standalone_analog
     FROM phone_rows AS p
-    ANTI JOIN (SELECT (link_key >> 3) & 4294967295 AS phone_id FROM user_phones) AS b
+    ANTI JOIN (SELECT ((link_key >> 3) & 4294967295)::BIGINT AS phone_id FROM user_phones) AS b
         ON b.phone_id = p.phone_id
     WHERE p.at_site AND p.device_class <= 1
     GROUP BY p.cid
