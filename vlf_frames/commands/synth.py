@@ -6,7 +6,6 @@ import argparse
 import logging
 import time
 from pathlib import Path
-from typing import Any
 
 from rich.progress import (
     BarColumn,
@@ -33,7 +32,7 @@ from vlf_frames.synth import (
 log = logging.getLogger(__name__)
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "synth",
         help="write a synthetic inventory drop for benchmarks and tests",
