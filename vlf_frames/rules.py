@@ -18,7 +18,10 @@ from vlf_frames.normalize import normalized_id, parsed_boolean
 CUSTOMER = "customer_pkid"
 USER = "userid"  # normalized user id
 DEVICE = "device_name"  # normalized device name
-PHONE = "phone_pkid"
+# Row numbers of users and phones, used as compact join keys once ids are resolved.
+USER_ID = "user_id"
+PHONE_ID = "phone_id"
+OWNER_ID = "owner_id"
 
 
 class DeviceClass(StrEnum):
@@ -99,45 +102,64 @@ SERVICE_TABLES = {
 
 
 def normalized_users(inventory: Inventory) -> pl.LazyFrame:
-    return inventory.users.select(CUSTOMER, normalized_id("userid").alias(USER), is_site_level())
+    """Return the users with their normalized userid and a row number as a compact join key."""
+    return inventory.users.select(
+        CUSTOMER, normalized_id("userid").alias(USER), is_site_level()
+    ).with_row_index(USER_ID)
 
 
-def normalized_phones(inventory: Inventory) -> pl.LazyFrame:
-    return inventory.phones.select(
-        CUSTOMER,
-        PHONE,
-        normalized_id("device_name").alias(DEVICE),
-        normalized_id("owner_userid").alias("owner"),
-        device_class(),
-        is_site_level(),
+def resolve_users(frame: pl.LazyFrame, users: pl.LazyFrame, column: str = USER) -> pl.LazyFrame:
+    """Add ``user_id``: the user of the same customer whose userid ``column`` names, or null.
+
+    This is the only join on (customer, user id) text; every later step joins on the number.
+    """
+    keys = users.select(CUSTOMER, pl.col(USER).alias(column), USER_ID)
+    return frame.join(keys, on=[CUSTOMER, column], how="left", validate="m:1")
+
+
+def normalized_phones(inventory: Inventory, users: pl.LazyFrame) -> pl.LazyFrame:
+    """Return the phones with device class, level, a row number and the owner's user_id."""
+    # A drop has few distinct products, so each is classified once and joined back.
+    products = inventory.phones.select(pl.col("product").unique()).with_columns(device_class())
+    phones = (
+        inventory.phones.join(products, on="product", how="left", validate="m:1")
+        .select(
+            CUSTOMER,
+            normalized_id("device_name").alias(DEVICE),
+            normalized_id("owner_userid").alias("owner"),
+            "device_class",
+            is_site_level(),
+        )
+        .with_row_index(PHONE_ID)
     )
+    owners = users.select(CUSTOMER, pl.col(USER).alias("owner"), pl.col(USER_ID).alias(OWNER_ID))
+    return phones.join(owners, on=[CUSTOMER, "owner"], how="left", validate="m:1")
 
 
-def normalized_associations(inventory: Inventory) -> pl.LazyFrame:
-    return inventory.associated_devices.select(
+def normalized_associations(
+    inventory: Inventory, users: pl.LazyFrame, phones: pl.LazyFrame
+) -> pl.LazyFrame:
+    """Return the associations with the user_id and phone_id they name, null where none."""
+    associations = inventory.associated_devices.select(
         CUSTOMER, normalized_id("userid").alias(USER), normalized_id("device_name").alias(DEVICE)
     )
+    return resolve_users(associations, users).join(
+        phones.select(CUSTOMER, DEVICE, PHONE_ID),
+        on=[CUSTOMER, DEVICE],
+        how="left",
+        validate="m:1",
+    )
 
 
-def phone_ownership(
-    users: pl.LazyFrame, phones: pl.LazyFrame, associations: pl.LazyFrame
-) -> pl.LazyFrame:
-    """Return the distinct (customer, user, phone) pairs where the phone belongs to the user.
+def phone_ownership(phones: pl.LazyFrame, associations: pl.LazyFrame) -> pl.LazyFrame:
+    """Return the distinct (user_id, phone_id) pairs where the phone belongs to the user.
 
     A phone belongs to a user of the same customer when the user's associated devices name it
     or its owner_userid is the user's userid. Links to unknown users or phones link nothing.
     """
-    by_association = associations.join(
-        phones.select(CUSTOMER, DEVICE, PHONE), on=[CUSTOMER, DEVICE], how="inner"
-    ).select(CUSTOMER, USER, PHONE)
-    by_owner = phones.filter(pl.col("owner").is_not_null()).select(
-        CUSTOMER, pl.col("owner").alias(USER), PHONE
-    )
-    return (
-        pl.concat([by_association, by_owner])
-        .join(users.select(CUSTOMER, USER), on=[CUSTOMER, USER], how="semi")
-        .unique()
-    )
+    by_association = associations.select(USER_ID, PHONE_ID).drop_nulls()
+    by_owner = phones.select(pl.col(OWNER_ID).alias(USER_ID), PHONE_ID).drop_nulls()
+    return pl.concat([by_association, by_owner]).unique()
 
 
 def phone_count(ownership: pl.LazyFrame, phones: pl.LazyFrame) -> pl.LazyFrame:
@@ -150,12 +172,13 @@ def phone_count(ownership: pl.LazyFrame, phones: pl.LazyFrame) -> pl.LazyFrame:
         pl.col("device_class") == DeviceClass.SPARK_REMOTE_DEVICE.value
     ).any()
     return (
-        ownership.join(phones.select(PHONE, "device_class"), on=PHONE, how="inner", validate="m:1")
-        .group_by(CUSTOMER, USER)
+        ownership.join(
+            phones.select(PHONE_ID, "device_class"), on=PHONE_ID, how="inner", validate="m:1"
+        )
+        .group_by(USER_ID)
         .agg(counted.alias("counted_phones"), has_spark_remote_device.alias("has_srd"))
         .select(
-            CUSTOMER,
-            USER,
+            USER_ID,
             pl.when(pl.col("counted_phones") > 0)
             .then(pl.col("counted_phones"))
             .when(pl.col("has_srd"))
@@ -167,47 +190,42 @@ def phone_count(ownership: pl.LazyFrame, phones: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def linked_rows(table: pl.LazyFrame) -> pl.LazyFrame:
-    """Return the rows of a table that name a user, as (customer, normalized userid)."""
-    return table.select(CUSTOMER, normalized_id("userid").alias(USER)).filter(
-        pl.col(USER).is_not_null()
-    )
+def linked_accounts(table: pl.LazyFrame, users: pl.LazyFrame) -> pl.LazyFrame:
+    """Return a profile or account table with its normalized userid and the user_id it names."""
+    return resolve_users(table.with_columns(normalized_id("userid").alias(USER)), users)
 
 
-def service_links(inventory: Inventory) -> pl.LazyFrame:
-    """Return one row per linked (customer, user) with a boolean column per service.
+def service_links(linked: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
+    """Return one row per linked user_id with a boolean column per service.
 
     The service tables are stacked and grouped once, which costs one join instead of one per
     table.
     """
-    tables: list[pl.LazyFrame] = [
-        linked_rows(getattr(inventory, table)).with_columns(pl.lit(flag).alias("service"))
+    tables = [
+        linked[table].select(USER_ID, pl.lit(flag).alias("service")).drop_nulls(USER_ID)
         for flag, table in SERVICE_TABLES.items()
     ]
     return (
         pl.concat(tables)
-        .group_by(CUSTOMER, USER)
+        .group_by(USER_ID)
         .agg((pl.col("service") == flag).any().alias(flag) for flag in SERVICE_TABLES)
     )
 
 
-def microsoft_links(inventory: Inventory) -> pl.LazyFrame:
+def microsoft_links(microsoft: pl.LazyFrame) -> pl.LazyFrame:
     """Return per linked user whether a Teams or licensed Office 365 account links to the user,
     and whether any of those accounts is Cisco-integrated."""
-    accounts = microsoft_flags(inventory.microsoft_accounts)
     return (
-        accounts.filter(pl.col("teams") | pl.col("o365_licensed"))
-        .filter(pl.col(USER).is_not_null())
-        .group_by(CUSTOMER, USER)
+        microsoft.filter(pl.col("teams") | pl.col("o365_licensed"))
+        .drop_nulls(USER_ID)
+        .group_by(USER_ID)
         .agg(pl.col("cisco_integrated").any().alias("ms_integrated"))
         .with_columns(pl.lit(value=True).alias("microsoft"))
     )
 
 
 def microsoft_flags(accounts: pl.LazyFrame) -> pl.LazyFrame:
-    return accounts.select(
-        CUSTOMER,
-        normalized_id("userid").alias(USER),
+    return accounts.with_columns(
         parsed_boolean("teams").alias("teams"),
         parsed_boolean("enterprise_voice").alias("enterprise_voice"),
         parsed_boolean("o365_licensed").alias("o365_licensed"),
@@ -228,15 +246,16 @@ def has_cisco_service() -> pl.Expr:
 
 
 def user_features(
-    inventory: Inventory, users: pl.LazyFrame, phone_counts: pl.LazyFrame
+    users: pl.LazyFrame,
+    phone_counts: pl.LazyFrame,
+    services: pl.LazyFrame,
+    microsoft: pl.LazyFrame,
 ) -> pl.LazyFrame:
     """Return one row per user with phone count, service flags and Microsoft links."""
-    features = users.join(phone_counts, on=[CUSTOMER, USER], how="left", validate="1:1")
-    features = features.join(
-        service_links(inventory), on=[CUSTOMER, USER], how="left", validate="1:1"
-    )
-    features = features.join(
-        microsoft_links(inventory), on=[CUSTOMER, USER], how="left", validate="1:1"
+    features = (
+        users.join(phone_counts, on=USER_ID, how="left", validate="1:1")
+        .join(services, on=USER_ID, how="left", validate="1:1")
+        .join(microsoft, on=USER_ID, how="left", validate="1:1")
     )
     flags = [*SERVICE_TABLES, "microsoft", "ms_integrated"]
     return features.with_columns(
@@ -364,7 +383,7 @@ def subscriber_columns(features: pl.LazyFrame) -> pl.LazyFrame:
 
 def standalone_phone_columns(phones: pl.LazyFrame, ownership: pl.LazyFrame) -> pl.LazyFrame:
     """Count phones at site level that belong to no user, of class phone and analog."""
-    standalone = phones.join(ownership.select(PHONE), on=PHONE, how="anti").filter(
+    standalone = phones.join(ownership.select(PHONE_ID), on=PHONE_ID, how="anti").filter(
         pl.col("is_site_level")
     )
     return standalone.group_by(CUSTOMER).agg(
@@ -377,22 +396,20 @@ def standalone_phone_columns(phones: pl.LazyFrame, ownership: pl.LazyFrame) -> p
     )
 
 
-def unmatched_accounts(accounts: pl.LazyFrame, users: pl.LazyFrame) -> pl.LazyFrame:
+def unmatched_accounts(linked: pl.LazyFrame) -> pl.LazyFrame:
     """Return the account rows whose userid matches no user of the customer (null included)."""
-    return accounts.with_columns(normalized_id("userid").alias(USER)).join(
-        users.select(CUSTOMER, USER), on=[CUSTOMER, USER], how="anti", nulls_equal=False
-    )
+    return linked.filter(pl.col(USER_ID).is_null())
 
 
 def count_rows(frame: pl.LazyFrame, column: str) -> pl.LazyFrame:
     return frame.group_by(CUSTOMER).agg(pl.len().cast(pl.Int64).alias(column))
 
 
-def standalone_account_columns(inventory: Inventory, users: pl.LazyFrame) -> list[pl.LazyFrame]:
+def standalone_account_columns(linked: dict[str, pl.LazyFrame]) -> list[pl.LazyFrame]:
     """Webex and voicemail accounts at site level, and Spark accounts at any level, with no user."""
-    webex = unmatched_accounts(inventory.webex_accounts, users).filter(is_site_level())
-    voicemail = unmatched_accounts(inventory.voicemail_accounts, users).filter(is_site_level())
-    spark = unmatched_accounts(inventory.spark_accounts, users)
+    webex = unmatched_accounts(linked["webex_accounts"]).filter(is_site_level())
+    voicemail = unmatched_accounts(linked["voicemail_accounts"]).filter(is_site_level())
+    spark = unmatched_accounts(linked["spark_accounts"])
     return [
         count_rows(webex, ReportColumn.standalone_webex),
         count_rows(voicemail, ReportColumn.standalone_voicemail),
@@ -412,13 +429,10 @@ def contact_center_columns(agents: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def microsoft_columns(inventory: Inventory, features: pl.LazyFrame) -> pl.LazyFrame:
+def microsoft_columns(microsoft: pl.LazyFrame, features: pl.LazyFrame) -> pl.LazyFrame:
     """Count Microsoft accounts with Teams or Office 365 whose linked user has no Cisco service."""
-    accounts = microsoft_flags(inventory.microsoft_accounts).join(
-        features.select(CUSTOMER, USER, "has_cisco_service"),
-        on=[CUSTOMER, USER],
-        how="left",
-        validate="m:1",
+    accounts = microsoft.join(
+        features.select(USER_ID, "has_cisco_service"), on=USER_ID, how="left", validate="m:1"
     )
     counted = accounts.filter(
         (pl.col("teams") | pl.col("o365_licensed"))
@@ -432,18 +446,19 @@ def microsoft_columns(inventory: Inventory, features: pl.LazyFrame) -> pl.LazyFr
     )
 
 
-def pexip_only_column(
-    inventory: Inventory, users: pl.LazyFrame, features: pl.LazyFrame
-) -> pl.LazyFrame:
+def pexip_only_column(pexip: pl.LazyFrame, features: pl.LazyFrame) -> pl.LazyFrame:
     """Users with only Pexip, plus Pexip accounts of no user: once per distinct normalized
     userid, and once per row without a userid."""
     pexip_users = (
         features.filter(is_pexip_only_user()).group_by(CUSTOMER).agg(pl.len().alias("users"))
     )
-    unmatched = unmatched_accounts(inventory.pexip_accounts, users)
-    without_user = unmatched.group_by(CUSTOMER).agg(
-        pl.col(USER).drop_nulls().n_unique().alias("named"),
-        pl.col(USER).is_null().sum().alias("unnamed"),
+    without_user = (
+        unmatched_accounts(pexip)
+        .group_by(CUSTOMER)
+        .agg(
+            pl.col(USER).drop_nulls().n_unique().alias("named"),
+            pl.col(USER).is_null().sum().alias("unnamed"),
+        )
     )
     return pexip_users.join(without_user, on=CUSTOMER, how="full", coalesce=True).select(
         CUSTOMER,
@@ -475,18 +490,28 @@ def report_frames(inventory: Inventory) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     subplan once pushdown has made the branches differ.
     """
     users = normalized_users(inventory).cache()
-    phones = normalized_phones(inventory).cache()
-    associations = normalized_associations(inventory).cache()
-    ownership = phone_ownership(users, phones, associations).cache()
-    features = user_features(inventory, users, phone_count(ownership, phones)).cache()
+    phones = normalized_phones(inventory, users).cache()
+    associations = normalized_associations(inventory, users, phones).cache()
+    ownership = phone_ownership(phones, associations).cache()
+    linked = {
+        table: linked_accounts(getattr(inventory, table), users).cache()
+        for table in (*SERVICE_TABLES.values(), "contact_center_agents")
+    }
+    microsoft = microsoft_flags(linked_accounts(inventory.microsoft_accounts, users)).cache()
+    features = user_features(
+        users,
+        phone_count(ownership, phones),
+        service_links(linked),
+        microsoft_links(microsoft),
+    ).cache()
 
     parts = [
         subscriber_columns(features),
         standalone_phone_columns(phones, ownership),
-        *standalone_account_columns(inventory, users),
+        *standalone_account_columns(linked),
         contact_center_columns(inventory.contact_center_agents),
-        microsoft_columns(inventory, features),
-        pexip_only_column(inventory, users, features),
+        microsoft_columns(microsoft, features),
+        pexip_only_column(linked["pexip_accounts"], features),
         count_rows(inventory.phone_server_phones, ReportColumn.phone_server_phones),
         count_rows(inventory.sites, ReportColumn.site_count),
     ]
@@ -506,29 +531,30 @@ def report_frames(inventory: Inventory) -> tuple[pl.LazyFrame, pl.LazyFrame]:
         .select(REPORT_COLUMNS)
         .sort(ReportColumn.customer_pkid)
     )
-    return report, dangling_references(inventory, users, phones, associations)
+    linked["microsoft_accounts"] = microsoft
+    return report, dangling_references(phones, associations, linked)
 
 
 def dangling_references(
-    inventory: Inventory, users: pl.LazyFrame, phones: pl.LazyFrame, associations: pl.LazyFrame
+    phones: pl.LazyFrame, associations: pl.LazyFrame, linked: dict[str, pl.LazyFrame]
 ) -> pl.LazyFrame:
     """Count the legal links that link nothing, for the run summary."""
-    user_keys = users.select(CUSTOMER, USER)
+    names_no_user = pl.col(USER).is_not_null() & pl.col(USER_ID).is_null()
     counts = [
-        associations.join(
-            phones.select(CUSTOMER, DEVICE), on=[CUSTOMER, DEVICE], how="anti"
-        ).select(pl.len().alias("associations naming no phone")),
-        associations.join(user_keys, on=[CUSTOMER, USER], how="anti").select(
-            pl.len().alias("associations naming no user")
+        associations.select(
+            pl.col(PHONE_ID).is_null().sum().alias("associations naming no phone"),
+            pl.col(USER_ID).is_null().sum().alias("associations naming no user"),
         ),
-        phones.filter(pl.col("owner").is_not_null())
-        .join(user_keys, left_on=[CUSTOMER, "owner"], right_on=[CUSTOMER, USER], how="anti")
-        .select(pl.len().alias("phone owners matching no user")),
+        phones.select(
+            (pl.col("owner").is_not_null() & pl.col(OWNER_ID).is_null())
+            .sum()
+            .alias("phone owners matching no user")
+        ),
     ]
     for table in (*SERVICE_TABLES.values(), "contact_center_agents", "microsoft_accounts"):
         counts.append(
-            linked_rows(getattr(inventory, table))
-            .join(user_keys, on=[CUSTOMER, USER], how="anti")
-            .select(pl.len().alias(f"{table} with a userid matching no user"))
+            linked[table].select(
+                names_no_user.sum().alias(f"{table} with a userid matching no user")
+            )
         )
-    return pl.concat(counts, how="horizontal")
+    return pl.concat(counts, how="horizontal").select(pl.all().cast(pl.Int64))
