@@ -70,13 +70,17 @@ class StageStatus:
             self._status.stop()
 
     def __call__(self, stage: str) -> None:
-        text = STAGE_TEXTS.get(stage, f"Validating {stage}")
+        if stage.startswith("partition "):
+            text = f"Validating and counting {stage}"
+        else:
+            text = STAGE_TEXTS.get(stage, f"Validating {stage}")
         logging.getLogger("vlf_frames.stages").info("%s", text)
         if self._status is not None:
             self._status.update(text)
 
 
 STAGE_TEXTS = {
+    "split": "Splitting the drop into customer partitions",
     "rules": "Applying the counting rules",
     "write": "Writing the report",
 }

@@ -198,13 +198,23 @@ def schema_finding(
 
 
 def table_schema(
-    spec: TableSpec, known_customers: pl.Series | None, known_sites: pl.Series | None
+    spec: TableSpec,
+    known_customers: pl.Series | None,
+    known_sites: pl.Series | None,
+    duplicated_keys: dict[str, pl.Series] | None = None,
 ) -> pa.DataFrameSchema:
-    """Return the table's model schema with its key and reference checks added."""
+    """Return the table's model schema with its key and reference checks added.
+
+    ``duplicated_keys`` maps the name of a one-column key to the values found more than once
+    in the whole table, for a caller that validates the table in parts.
+    """
     schema = spec.model.to_schema()
     checks = list(schema.checks)
     for key in spec.keys:
-        checks.append(unique_key_check(key))
+        if duplicated_keys is not None and key_name(key) in duplicated_keys:
+            checks.append(not_duplicated_check(key, duplicated_keys[key_name(key)]))
+        else:
+            checks.append(unique_key_check(key))
     if spec.references_customer and known_customers is not None:
         checks.append(known_customer_check(known_customers))
     if spec.references_site and known_sites is not None:
@@ -229,6 +239,17 @@ def unique_key_check(key: Key) -> pa.Check:
 
     def is_unique(data: pa.PolarsData) -> pl.LazyFrame:
         return data.lazyframe.select(~(pl.struct(parts).is_duplicated() & complete))
+
+    return pa.Check(is_unique, name=key_name(key))
+
+
+def not_duplicated_check(key: Key, duplicated: pl.Series) -> pa.Check:
+    """Check a one-column key against the values that occur more than once in the table."""
+    (column,) = key.columns
+    known_duplicates = pl.lit(duplicated).implode()
+
+    def is_unique(data: pa.PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(~pl.col(column).is_in(known_duplicates).fill_null(value=False))
 
     return pa.Check(is_unique, name=key_name(key))
 
@@ -265,7 +286,8 @@ def check_columns(check: str, column: str | None, spec: TableSpec) -> tuple[str,
     return (CUSTOMER_KEY,)
 
 
-def collect_table(table_files: TableFiles) -> pl.DataFrame:
+def scan_table(table_files: TableFiles) -> pl.LazyFrame:
+    """Scan all files of a table as one frame of the columns the job reads and their origin."""
     spec = table_files.spec
     frames = [scan_file(data_file, spec) for data_file in table_files.files]
     combined = pl.concat(frames, how="diagonal") if len(frames) > 1 else frames[0]
@@ -274,9 +296,14 @@ def collect_table(table_files: TableFiles) -> pl.DataFrame:
     combined = combined.with_columns(
         pl.lit(None, dtype=pl.String).alias(name) for name in missing_optional
     )
+    return combined.select(*spec.read_columns, *ORIGIN_COLUMNS)
+
+
+def collect_table(table_files: TableFiles) -> pl.DataFrame:
     try:
-        return combined.select(*spec.read_columns, *ORIGIN_COLUMNS).collect()
+        return scan_table(table_files).collect()
     except pl.exceptions.PolarsError as error:
+        spec = table_files.spec
         files = ", ".join(repr(str(data_file.path)) for data_file in table_files.files[:3])
         raise DropError(f"Table {spec.name}: cannot read {files}: {error}") from error
 
@@ -284,19 +311,28 @@ def collect_table(table_files: TableFiles) -> pl.DataFrame:
 def validate_table(
     table_files: TableFiles, schema: pa.DataFrameSchema
 ) -> tuple[ValidatedTable, list[Finding]]:
-    spec = table_files.spec
-    frame = collect_table(table_files)
+    files = tuple(data_file.path for data_file in table_files.files)
+    return validate_frame(
+        table_files.spec, table_files.form, files, collect_table(table_files), schema
+    )
+
+
+def validate_frame(
+    spec: TableSpec,
+    form: str,
+    files: tuple[Path, ...],
+    frame: pl.DataFrame,
+    schema: pa.DataFrameSchema,
+) -> tuple[ValidatedTable, list[Finding]]:
+    """Run every check of the schema on every row; split the rows into valid and rejected."""
     try:
         schema.validate(frame, lazy=True)
         failures = None
     except pa.errors.SchemaErrors as errors:
         failures = errors.failure_cases
 
-    files = tuple(data_file.path for data_file in table_files.files)
     if failures is None or failures.height == 0:
-        return ValidatedTable(
-            spec, table_files.form, files, frame.height, frame, empty_rejects()
-        ), []
+        return ValidatedTable(spec, form, files, frame.height, frame, empty_rejects()), []
 
     failures = (
         failures.filter(pl.col("index").is_not_null())
@@ -308,7 +344,7 @@ def validate_table(
     is_rejected = pl.int_range(pl.len(), dtype=pl.UInt32).is_in(rejected_index.implode())
     valid = frame.filter(~is_rejected)
     rejected = rejected_rows(spec, frame, failures)
-    return ValidatedTable(spec, table_files.form, files, frame.height, valid, rejected), findings
+    return ValidatedTable(spec, form, files, frame.height, valid, rejected), findings
 
 
 def describe_check(spec: TableSpec, check: str) -> tuple[str, str]:

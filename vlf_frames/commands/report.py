@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import time
 from pathlib import Path
 
 from vlf_frames.cli import add_verbosity_options
 from vlf_frames.errors import ConfigError, ExitCode
-from vlf_frames.pipeline import InvalidDropError, build_report, validate_report
+from vlf_frames.partitioned import automatic_partitions, build_report_partitioned
+from vlf_frames.pipeline import InvalidDropError, ReportResult, build_report, validate_report
+from vlf_frames.reading import locate_tables
 from vlf_frames.render import (
     StageStatus,
     console,
@@ -19,6 +22,8 @@ from vlf_frames.render import (
 )
 from vlf_frames.settings import resolve_settings
 from vlf_frames.writing import report_csv_text, write_atomically, write_rejects
+
+log = logging.getLogger(__name__)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -65,8 +70,30 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "rows with their reasons to a rejects file next to the report and report the rest"
         ),
     )
+    parser.add_argument(
+        "--partitions",
+        type=int,
+        default=0,
+        metavar="N",
+        help=(
+            "process the drop in N partitions by customer to bound memory; 1 processes it at "
+            "once; 0 (default) chooses from the size of the drop's files"
+        ),
+    )
     add_verbosity_options(parser)
     parser.set_defaults(handler=run)
+
+
+def compute_report(args: argparse.Namespace, on_stage: StageStatus) -> ReportResult:
+    """Compute the report at once or in customer partitions, as --partitions asks."""
+    if args.partitions < 0:
+        raise ConfigError(f"--partitions must be 0 or more, found {args.partitions}.")
+    partitions = args.partitions or automatic_partitions(locate_tables(args.drop))
+    if partitions == 1:
+        return build_report(args.drop, on_invalid=args.on_invalid, on_stage=on_stage)
+    return build_report_partitioned(
+        args.drop, on_invalid=args.on_invalid, partitions=partitions, on_stage=on_stage
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -89,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
 
     with StageStatus() as on_stage:
         try:
-            result = build_report(args.drop, on_invalid=args.on_invalid, on_stage=on_stage)
+            result = compute_report(args, on_stage)
         except InvalidDropError as error:
             on_stage.__exit__()
             print_findings(error.findings)
@@ -112,6 +139,8 @@ def run(args: argparse.Namespace) -> int:
             f"{sum(result.validation.rejected_rows.values()):,} invalid rows were set aside:"
         )
         print_findings(result.validation.findings)
+    for stage, seconds in result.timings.items():
+        log.info("%s: %.2f s", stage, seconds)
     print_summary(
         result.validation,
         dangling=result.dangling,

@@ -1,0 +1,172 @@
+"""The customer-partitioned path gives the same results as processing the drop at once."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+from drop_builder import customer, phone, site, user, write_drop
+
+from vlf_frames.errors import InvalidInputError
+from vlf_frames.partitioned import HASH_SEED, build_report_partitioned
+from vlf_frames.pipeline import build_report
+from vlf_frames.writing import report_csv_text
+
+SAMPLE_DROP = Path(__file__).resolve().parent.parent / "data" / "sample"
+DATE_TIME = "2026-01-31 23:59"
+
+
+def report_text(drop: Path, partitions: int | None, on_invalid: str = "fail") -> str:
+    if partitions is None:
+        result = build_report(drop, on_invalid=on_invalid)  # type: ignore[arg-type]
+    else:
+        result = build_report_partitioned(
+            drop,
+            partitions=partitions,
+            on_invalid=on_invalid,  # type: ignore[arg-type]
+        )
+    return report_csv_text(result.report, [])
+
+
+@pytest.fixture(scope="module")
+def synthetic_drop(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A drop whose larger customers are spread over several part files per table."""
+    drop = tmp_path_factory.mktemp("synth") / "drop"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "vlf_frames.cli",
+            "synth",
+            str(drop),
+            "--subscribers",
+            "3000",
+            "--customers",
+            "9",
+            "--chunk-size",
+            "400",
+            "-q",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return drop
+
+
+@pytest.mark.parametrize("partitions", [1, 2, 3, 7])
+def test_sample_drop_same_report(partitions: int) -> None:
+    expected = build_report(SAMPLE_DROP)
+    actual = build_report_partitioned(SAMPLE_DROP, partitions=partitions)
+
+    assert report_csv_text(actual.report, []) == report_csv_text(expected.report, [])
+    assert actual.dangling == expected.dangling
+    rows_read = {name: table.rows_read for name, table in actual.validation.tables.items()}
+    assert rows_read == {
+        name: table.rows_read for name, table in expected.validation.tables.items()
+    }
+
+
+@pytest.mark.parametrize("partitions", [2, 5, 13])
+def test_synthetic_drop_same_report(synthetic_drop: Path, partitions: int) -> None:
+    part_files = list((synthetic_drop / "phones").glob("*.parquet"))
+    assert len(part_files) > 5
+
+    assert report_text(synthetic_drop, partitions) == report_text(synthetic_drop, None)
+
+
+def test_cli_partitions_byte_identical(synthetic_drop: Path, tmp_path: Path) -> None:
+    outputs = []
+    for partitions in ("1", "6"):
+        output_dir = tmp_path / f"p{partitions}"
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "vlf_frames.cli",
+                "report",
+                str(synthetic_drop),
+                "--output-dir",
+                str(output_dir),
+                "--config",
+                str(SAMPLE_DROP.parent / "sample.toml"),
+                "--date-time",
+                DATE_TIME,
+                "--partitions",
+                partitions,
+                "-q",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        (report,) = output_dir.iterdir()
+        outputs.append(report.read_bytes())
+
+    assert outputs[0] == outputs[1]
+
+
+def test_hive_folders_by_site_same_report(tmp_path: Path) -> None:
+    """A customer's phones spread over one partition folder per site."""
+    drop = tmp_path / "drop"
+    shutil.copytree(SAMPLE_DROP, drop)
+    phones = pl.read_csv(drop / "phones.csv", infer_schema=False)
+    (drop / "phones.csv").unlink()
+    for (site_pkid,), rows in phones.group_by("site_pkid"):
+        folder = drop / "phones" / f"site_pkid={site_pkid or '__HIVE_DEFAULT_PARTITION__'}"
+        folder.mkdir(parents=True)
+        rows.drop("site_pkid").write_parquet(folder / "part-0.parquet")
+
+    assert report_text(drop, 4) == report_text(SAMPLE_DROP, None)
+
+
+def customers_in_different_partitions(partitions: int) -> tuple[str, str]:
+    pkids = [f"C{number}" for number in range(1, 50)]
+    buckets = pl.Series(pkids).hash(seed=HASH_SEED) % partitions
+    first = buckets[0]
+    other = next(pkid for pkid, bucket in zip(pkids, buckets, strict=True) if bucket != first)
+    return pkids[0], other
+
+
+def drop_with_shared_user_pkid(root: Path) -> Path:
+    """Two customers in different partitions whose users share one user_pkid."""
+    first, second = customers_in_different_partitions(3)
+    return write_drop(
+        root,
+        customers=[customer(first), customer(second)],
+        sites=[site("S1", first), site("S2", second)],
+        users=[
+            user("anna", site="S1", customer=first, user_pkid="U-SHARED"),
+            user("ben", site="S2", customer=second, user_pkid="U-SHARED"),
+            user("cleo", site="S1", customer=first, user_pkid="U-3"),
+        ],
+        phones=[phone("SEP1", owner="cleo", site="S1", customer=first, phone_pkid="P1")],
+    )
+
+
+def test_duplicate_pkid_across_partitions_fails(tmp_path: Path) -> None:
+    drop = drop_with_shared_user_pkid(tmp_path)
+
+    with pytest.raises(InvalidInputError) as error:
+        build_report_partitioned(drop, partitions=3)
+
+    assert "unique_key(user_pkid)" in str(error.value)
+    assert "2 rows" in str(error.value)
+
+
+def test_quarantine_sets_aside_same_rows(tmp_path: Path) -> None:
+    drop = drop_with_shared_user_pkid(tmp_path)
+    expected = build_report(drop, on_invalid="quarantine")
+    actual = build_report_partitioned(drop, partitions=3, on_invalid="quarantine")
+
+    assert report_csv_text(actual.report, []) == report_csv_text(expected.report, [])
+    expected_rejects = expected.validation.rejects().sort("file", "row")
+    actual_rejects = actual.validation.rejects().sort("file", "row")
+    assert actual_rejects.height == 2
+    assert actual_rejects.equals(expected_rejects)

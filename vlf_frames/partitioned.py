@@ -1,0 +1,272 @@
+"""The report job in customer partitions, so that memory stays bounded as the drop grows.
+
+Every rule and every check except the uniqueness of the ``*_pkid`` primary keys stays inside
+one customer. So the drop is first split by a hash of ``customer_pkid`` into partition files
+(one streaming pass that never holds a whole table), and each partition is then validated and
+counted on its own. The primary keys are checked over the whole table beforehand, in a second
+split by a hash of the key. The reports of the partitions are concatenated and sorted, which
+gives the same report as processing the whole drop at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from pathlib import Path
+
+import polars as pl
+
+from vlf_frames import rules
+from vlf_frames.models import REPORT_COLUMNS
+from vlf_frames.pipeline import (
+    InvalidDropError,
+    OnInvalid,
+    ReportResult,
+    StageCallback,
+    inventory_from,
+)
+from vlf_frames.reading import ORIGIN_COLUMNS, ROW_COLUMN, DropLayout, locate_tables
+from vlf_frames.tables import CUSTOMER_KEY, SITE_KEY, TABLE_SPECS, TableSpec
+from vlf_frames.validation import (
+    DropValidation,
+    Finding,
+    ValidatedTable,
+    check_file_schemas,
+    empty_rejects,
+    key_name,
+    scan_table,
+    site_pair,
+    table_schema,
+    validate_frame,
+)
+
+log = logging.getLogger(__name__)
+
+PARTITION_COLUMN = "__partition"
+# Seed of the partition hash; any fixed value gives the same report.
+HASH_SEED = 20260131
+# Input bytes per partition when the count is chosen automatically. Parquet inputs expand
+# several times in memory, so this keeps a partition's frames well under a gigabyte.
+BYTES_PER_PARTITION = 24 * 1024 * 1024
+
+
+def automatic_partitions(layout: DropLayout) -> int:
+    """Choose a partition count from the size of the drop's files on disk."""
+    total = sum(
+        data_file.path.stat().st_size
+        for table in layout.tables.values()
+        for data_file in table.files
+    )
+    return max(1, -(-total // BYTES_PER_PARTITION))
+
+
+def pkid_keys(spec: TableSpec) -> list[str]:
+    """Return the one-column primary keys of a table, which are unique across customers."""
+    return [key.columns[0] for key in spec.keys if len(key.columns) == 1]
+
+
+def split_drop(layout: DropLayout, partitions: int, work_dir: Path) -> None:
+    """Write each table as partition files by customer, and each primary key by its own hash.
+
+    Tables are split one after the other, because every open partition file holds a write
+    buffer; the sinks of one table share its scan.
+    """
+    for name, table_files in layout.tables.items():
+        frame = scan_table(table_files)
+        by_customer = (pl.col(CUSTOMER_KEY).hash(seed=HASH_SEED) % partitions).alias(
+            PARTITION_COLUMN
+        )
+        sinks = [
+            frame.with_columns(by_customer).sink_parquet(
+                pl.PartitionBy(work_dir / name, key=PARTITION_COLUMN, include_key=False),
+                mkdir=True,
+                lazy=True,
+            )
+        ]
+        for column in pkid_keys(table_files.spec):
+            by_key = (pl.col(column).hash(seed=HASH_SEED) % partitions).alias(PARTITION_COLUMN)
+            sinks.append(
+                frame.select(column, by_key).sink_parquet(
+                    pl.PartitionBy(
+                        work_dir / f"{name}.{column}", key=PARTITION_COLUMN, include_key=False
+                    ),
+                    mkdir=True,
+                    lazy=True,
+                )
+            )
+        pl.collect_all(sinks, engine="streaming")
+
+
+def partition_frame(work_dir: Path, name: str, partition: int, columns: list[str]) -> pl.DataFrame:
+    """Read one partition of a split table; a partition no row hashed to is empty."""
+    folder = work_dir / name / f"{PARTITION_COLUMN}={partition}"
+    if folder.exists():
+        return pl.scan_parquet(folder / "*.parquet").select(columns).collect()
+    schema = {column: pl.UInt32 if column == ROW_COLUMN else pl.String for column in columns}
+    return pl.DataFrame(schema=schema)
+
+
+def duplicated_pkids(
+    layout: DropLayout, partitions: int, work_dir: Path
+) -> dict[str, dict[str, pl.Series]]:
+    """Return, per table and key name, the primary key values found more than once."""
+    result: dict[str, dict[str, pl.Series]] = {}
+    for name, table_files in layout.tables.items():
+        spec = table_files.spec
+        for column in pkid_keys(spec):
+            found = [
+                partition_frame(work_dir, f"{name}.{column}", partition, [column])
+                .filter(pl.col(column).is_duplicated() & pl.col(column).is_not_null())
+                .get_column(column)
+                .unique()
+                for partition in range(partitions)
+            ]
+            key = next(key for key in spec.keys if key.columns == (column,))
+            result.setdefault(name, {})[key_name(key)] = pl.concat(found).sort()
+    return result
+
+
+def build_report_partitioned(
+    drop_dir: Path,
+    *,
+    on_invalid: OnInvalid = "fail",
+    partitions: int | None = None,
+    on_stage: StageCallback | None = None,
+    work_dir: Path | None = None,
+) -> ReportResult:
+    """Validate a drop and compute its report partition by partition.
+
+    The result is the same as ``pipeline.build_report``. Findings of one check in one file are
+    merged over the partitions; their example values come from the first partitions.
+    """
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    layout = locate_tables(drop_dir)
+    validation = DropValidation(layout)
+    for table_files in layout.tables.values():
+        validation.findings.extend(check_file_schemas(table_files))
+    if validation.stops_run:
+        raise InvalidDropError(validation, quarantine_possible=False)
+
+    count = partitions or automatic_partitions(layout)
+    log.info("Processing the drop in %d customer partitions", count)
+    with tempfile.TemporaryDirectory(prefix="vlf-frames-", dir=work_dir) as temporary:
+        folder = Path(temporary)
+        if on_stage is not None:
+            on_stage("split")
+        split_drop(layout, count, folder)
+        duplicates = duplicated_pkids(layout, count, folder)
+        timings["split"] = time.perf_counter() - started
+
+        reports, dangling_parts, findings_parts, tables_parts = [], [], [], []
+        timings["validation"] = timings["rules"] = 0.0
+        for partition in range(count):
+            if on_stage is not None:
+                on_stage(f"partition {partition + 1} of {count}")
+            stage_started = time.perf_counter()
+            part = validate_partition(layout, folder, partition, duplicates)
+            timings["validation"] += time.perf_counter() - stage_started
+            tables_parts.append(summaries(part.tables))
+            findings_parts.append(part.findings)
+            if part.findings and on_invalid == "fail":
+                continue
+            stage_started = time.perf_counter()
+            report, dangling = pl.collect_all(list(rules.report_frames(inventory_from(part))))
+            timings["rules"] += time.perf_counter() - stage_started
+            reports.append(report)
+            dangling_parts.append(dangling)
+
+    validation.tables = merge_tables(layout, tables_parts)
+    validation.findings = merge_findings(findings_parts)
+    if validation.findings and on_invalid == "fail":
+        raise InvalidDropError(validation, quarantine_possible=True)
+
+    report = pl.concat(reports).sort(REPORT_COLUMNS[0])
+    dangling_total = pl.concat(dangling_parts).sum().row(0, named=True)
+    return ReportResult(report, validation, dangling_total, timings)
+
+
+def validate_partition(
+    layout: DropLayout, folder: Path, partition: int, duplicates: dict[str, dict[str, pl.Series]]
+) -> DropValidation:
+    """Validate one partition's rows of every table, parents first."""
+    result = DropValidation(layout)
+    known_customers: pl.Series | None = None
+    known_sites: pl.Series | None = None
+    for name, spec in TABLE_SPECS.items():
+        table_files = layout.tables.get(name)
+        if table_files is None:
+            continue
+        columns = [*spec.read_columns, *ORIGIN_COLUMNS]
+        frame = partition_frame(folder, name, partition, columns)
+        schema = table_schema(spec, known_customers, known_sites, duplicates.get(name, {}))
+        files = tuple(data_file.path for data_file in table_files.files)
+        validated, findings = validate_frame(spec, table_files.form, files, frame, schema)
+        result.tables[name] = validated
+        result.findings.extend(findings)
+        if name == "customers":
+            known_customers = validated.valid.get_column(CUSTOMER_KEY)
+        elif name == "sites":
+            known_sites = validated.valid.select(site_pair(CUSTOMER_KEY, SITE_KEY)).to_series()
+    return result
+
+
+def summaries(tables: dict[str, ValidatedTable]) -> dict[str, ValidatedTable]:
+    """Drop the valid rows of a partition's tables, keeping what the run summary needs."""
+    return {
+        name: ValidatedTable(
+            table.spec,
+            table.form,
+            table.files,
+            table.rows_read,
+            table.valid.clear(),
+            table.rejected,
+        )
+        for name, table in tables.items()
+    }
+
+
+def merge_tables(
+    layout: DropLayout, parts: list[dict[str, ValidatedTable]]
+) -> dict[str, ValidatedTable]:
+    """Sum the rows read and stack the rejected rows; valid rows are not kept."""
+    merged = {}
+    for name, table_files in layout.tables.items():
+        tables = [part[name] for part in parts if name in part]
+        rejected = [table.rejected for table in tables if table.rejected.height]
+        spec = table_files.spec
+        merged[name] = ValidatedTable(
+            spec,
+            table_files.form,
+            tuple(data_file.path for data_file in table_files.files),
+            sum(table.rows_read for table in tables),
+            pl.DataFrame(schema=dict.fromkeys(spec.read_columns, pl.String)),
+            pl.concat(rejected).sort("file", "row") if rejected else empty_rejects(),
+        )
+    return merged
+
+
+def merge_findings(parts: list[list[Finding]]) -> list[Finding]:
+    """Merge the findings of one check in one file over the partitions."""
+    merged: dict[tuple[str, str | None, str, str], Finding] = {}
+    for findings in parts:
+        for finding in findings:
+            key = (finding.table, finding.file, finding.column, finding.check)
+            previous = merged.get(key)
+            if previous is None:
+                merged[key] = finding
+                continue
+            merged[key] = Finding(
+                previous.table,
+                previous.file,
+                previous.column,
+                previous.check,
+                previous.description,
+                (previous.failing_rows or 0) + (finding.failing_rows or 0),
+                (previous.examples + finding.examples)[: len(previous.examples) or 5],
+                previous.fix,
+                previous.stops_run,
+            )
+    order = list(TABLE_SPECS)
+    return sorted(merged.values(), key=lambda item: (order.index(item.table), str(item.file)))
