@@ -325,6 +325,10 @@ USAGE_CASES = {
         (*options_without("--date-time"), "--date-time", "2026-01-31T23:59"),
         ("2026-01-31T23:59", "YYYY-MM-DD HH:MM"),
     ),
+    "date-time-without-leading-zeros": UsageCase(
+        (*options_without("--date-time"), "--date-time", "2026-1-5 3:07"),
+        ("2026-1-5 3:07", "YYYY-MM-DD HH:MM"),
+    ),
     "date-time-in-config": UsageCase(
         tuple(options_without("--date-time")),
         ("31/01/2026 23:59", "YYYY-MM-DD HH:MM", "settings.toml"),

@@ -16,6 +16,7 @@ from vlf_frames.errors import ConfigError
 
 ENV_PREFIX = "VLF_"
 DATE_TIME_FORMAT = "%Y-%m-%d %H:%M"
+DATE_TIME_PATTERN = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}")
 # Metadata settings, in the order of the report's metadata lines, with their line keys.
 METADATA_KEYS = {
     "platform_id": "Platform ID",
@@ -66,13 +67,17 @@ class RunSettings:
 
 
 def parse_date_time(text: str, source: str) -> datetime:
+    invalid = ConfigError(
+        f"Invalid date_time {text!r} from {source}: expected YYYY-MM-DD HH:MM in UTC, "
+        "for example 2026-01-31 23:59."
+    )
+    # strptime accepts missing leading zeros, which the metadata line must not carry.
+    if not DATE_TIME_PATTERN.fullmatch(text.strip()):
+        raise invalid
     try:
         parsed = datetime.strptime(text.strip(), DATE_TIME_FORMAT)
     except ValueError:
-        raise ConfigError(
-            f"Invalid date_time {text!r} from {source}: expected YYYY-MM-DD HH:MM in UTC, "
-            "for example 2026-01-31 23:59."
-        ) from None
+        raise invalid from None
     return parsed.replace(tzinfo=UTC)
 
 
