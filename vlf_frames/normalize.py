@@ -15,8 +15,8 @@ def normalized_id(column: str | pl.Expr) -> pl.Expr:
     ``str.lower`` does.
     """
     expression = pl.col(column) if isinstance(column, str) else column
-    # replace() is about twice as fast here as a when/then on the length (Polars 2.1).
-    return expression.str.strip_chars().str.to_lowercase().replace("", None)
+    trimmed = expression.str.strip_chars().str.to_lowercase()
+    return pl.when(trimmed.str.len_bytes() > 0).then(trimmed)
 
 
 def parsed_boolean(column: str) -> pl.Expr:
