@@ -29,6 +29,7 @@ from vlf_frames.pipeline import (
 from vlf_frames.reading import ORIGIN_COLUMNS, ROW_COLUMN, DropLayout, locate_tables
 from vlf_frames.tables import CUSTOMER_KEY, SITE_KEY, TABLE_SPECS, TableSpec
 from vlf_frames.validation import (
+    EXAMPLE_COUNT,
     DropValidation,
     Finding,
     ValidatedTable,
@@ -242,7 +243,7 @@ def merge_tables(
             tuple(data_file.path for data_file in table_files.files),
             sum(table.rows_read for table in tables),
             pl.DataFrame(schema=dict.fromkeys(spec.read_columns, pl.String)),
-            pl.concat(rejected).sort("file", "row") if rejected else empty_rejects(),
+            pl.concat(rejected) if rejected else empty_rejects(),
         )
     return merged
 
@@ -264,7 +265,7 @@ def merge_findings(parts: list[list[Finding]]) -> list[Finding]:
                 previous.check,
                 previous.description,
                 (previous.failing_rows or 0) + (finding.failing_rows or 0),
-                (previous.examples + finding.examples)[: len(previous.examples) or 5],
+                (previous.examples + finding.examples)[:EXAMPLE_COUNT],
                 previous.fix,
                 previous.stops_run,
             )

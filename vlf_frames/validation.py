@@ -98,10 +98,15 @@ class DropValidation:
         return {name: table.rejected.height for name, table in self.tables.items()}
 
     def rejects(self) -> pl.DataFrame:
+        """Return the rejected rows of every table, in table order, then by file and row."""
         frames = [table.rejected for table in self.tables.values() if table.rejected.height]
         if not frames:
             return empty_rejects()
-        return pl.concat(frames)
+        row_number = pl.col("row").str.extract(r"(\d+)$").cast(pl.Int64)
+        table_order = pl.col("table").replace_strict(
+            {name: position for position, name in enumerate(self.tables)}, return_dtype=pl.Int64
+        )
+        return pl.concat(frames).sort(table_order, "file", row_number)
 
 
 def empty_rejects() -> pl.DataFrame:
