@@ -18,6 +18,7 @@ from pathlib import Path
 import polars as pl
 
 from vlf_frames import rules
+from vlf_frames.errors import DropError, OutputError
 from vlf_frames.models import REPORT_COLUMNS
 from vlf_frames.pipeline import (
     InvalidDropError,
@@ -96,7 +97,17 @@ def split_drop(layout: DropLayout, partitions: int, work_dir: Path) -> None:
                     lazy=True,
                 )
             )
-        pl.collect_all(sinks, engine="streaming")
+        try:
+            pl.collect_all(sinks, engine="streaming")
+        except OSError as error:
+            raise OutputError(
+                f"Cannot write the partition files of table {name} to {str(work_dir)!r}: "
+                f"{error}. The split needs about as much free space as the drop's Parquet "
+                "files: point TMPDIR at a folder with room, or pass --partitions 1."
+            ) from error
+        except pl.exceptions.PolarsError as error:
+            files = ", ".join(repr(str(data_file.path)) for data_file in table_files.files[:3])
+            raise DropError(f"Table {name}: cannot read {files}: {error}") from error
 
 
 def partition_frame(work_dir: Path, name: str, partition: int, columns: list[str]) -> pl.DataFrame:
