@@ -1,4 +1,4 @@
-"""The report job in customer partitions, so that memory stays bounded as the drop grows.
+"""The report job in customer partitions, so that memory follows the largest customer.
 
 Every rule and every check except the uniqueness of the ``*_pkid`` primary keys stays inside
 one customer. So the drop is first split by a hash of ``customer_pkid`` into partition files
@@ -6,6 +6,10 @@ one customer. So the drop is first split by a hash of ``customer_pkid`` into par
 counted on its own. The primary keys are checked over the whole table beforehand, in a second
 split by a hash of the key. The reports of the partitions are concatenated and sorted, which
 gives the same report as processing the whole drop at once.
+
+NOTE: a partition holds whole customers, so one very large customer still has to fit in memory
+with its partition (3.4 GiB peak at 10 million synthetic subscribers, whose largest customer
+has about 15% of the users).
 """
 
 from __future__ import annotations
@@ -49,7 +53,8 @@ PARTITION_COLUMN = "__partition"
 # Seed of the partition hash; any fixed value gives the same report.
 HASH_SEED = 20260131
 # Input bytes per partition when the count is chosen automatically. Parquet inputs expand
-# several times in memory, so this keeps a partition's frames well under a gigabyte.
+# several times in memory: at this size a partition of average customers takes a few hundred
+# megabytes (measured on synthetic drops of 1 and 3 million subscribers).
 BYTES_PER_PARTITION = 24 * 1024 * 1024
 
 
