@@ -13,7 +13,7 @@ from drop_builder import customer, phone, site, user, write_drop
 
 from vlf_frames.errors import DropError, InvalidInputError
 from vlf_frames.partitioned import HASH_SEED, build_report_partitioned
-from vlf_frames.pipeline import build_report
+from vlf_frames.pipeline import InvalidDropError, build_report
 from vlf_frames.writing import report_csv_text
 
 SAMPLE_DROP = Path(__file__).resolve().parent.parent / "data" / "sample"
@@ -156,8 +156,10 @@ def test_duplicate_pkid_across_partitions_fails(tmp_path: Path) -> None:
     with pytest.raises(InvalidInputError) as error:
         build_report_partitioned(drop, partitions=3)
 
-    assert "unique_key(user_pkid)" in str(error.value)
-    assert "2 rows" in str(error.value)
+    message = str(error.value)
+    assert "unique_key(user_pkid)" in message
+    assert "2 rows" in message
+    assert "compared exactly, across all customers" in message
 
 
 def test_quarantine_sets_aside_same_rows(tmp_path: Path) -> None:
@@ -194,3 +196,17 @@ def test_unreadable_csv_row_names_table(tmp_path: Path) -> None:
 
     assert "Table users" in str(error.value)
     assert "users.csv" in str(error.value)
+
+
+def test_duplicate_pkid_examples_show_customers(tmp_path: Path) -> None:
+    drop = drop_with_shared_user_pkid(tmp_path)
+    first, second = customers_in_different_partitions(3)
+
+    with pytest.raises(InvalidDropError) as error:
+        build_report_partitioned(drop, partitions=3)
+
+    (finding,) = [item for item in error.value.findings if item.check == "unique_key(user_pkid)"]
+    assert finding.column == "user_pkid, customer_pkid"
+    assert finding.failing_rows == 2
+    assert f"'U-SHARED', '{first}'" in " ".join(finding.examples)
+    assert f"'U-SHARED', '{second}'" in " ".join(finding.examples)

@@ -54,7 +54,7 @@ FIXES = {
     "contact_center_platform": "set platform to UCCE or UCCX",
     "known_customer": "fix the customer's row in customers, add the customer, or fix customer_pkid",
     "known_site": "fix the site's row in sites, add it under the same customer, or fix site_pkid",
-    "unique_key": "remove or merge the duplicate rows (keys are compared trimmed and lower-cased)",
+    "unique_key": "remove or merge the duplicate rows",
 }
 
 
@@ -283,7 +283,11 @@ def known_site_check(known_sites: pl.Series) -> pa.Check:
 def check_columns(check: str, column: str | None, spec: TableSpec) -> tuple[str, ...]:
     """Return the columns a failing check concerns, to show their values."""
     if check.startswith("unique_key("):
-        return tuple(part.strip() for part in check.removeprefix("unique_key(")[:-1].split(","))
+        columns = tuple(part.strip() for part in check.removeprefix("unique_key(")[:-1].split(","))
+        # A primary key is unique across customers, so its rows show their customer too.
+        if columns != (CUSTOMER_KEY,) and CUSTOMER_KEY not in columns:
+            return (*columns, CUSTOMER_KEY)
+        return columns
     if check == "known_site":
         return (CUSTOMER_KEY, SITE_KEY)
     if column and column in spec.columns:
@@ -355,10 +359,12 @@ def validate_frame(
 def describe_check(spec: TableSpec, check: str) -> tuple[str, str]:
     if check.startswith("unique_key("):
         key = next(key for key in spec.keys if key_name(key) == check)
-        normalized = (
-            f", {', '.join(key.normalized)} trimmed and lower-cased" if key.normalized else ""
-        )
-        return f"duplicate key ({', '.join(key.columns)}{normalized})", FIXES["unique_key"]
+        description = f"duplicate key ({', '.join(key.columns)})"
+        if key.normalized:
+            compared = f"{', '.join(key.normalized)} compared trimmed and lower-cased"
+            return f"{description}; {compared}", FIXES["unique_key"]
+        scope = "; compared exactly, across all customers" if len(key.columns) == 1 else ""
+        return f"{description}{scope}", FIXES["unique_key"]
     return CHECK_DESCRIPTIONS.get(check, check), FIXES.get(check, "fix the value in the export")
 
 

@@ -31,11 +31,12 @@ def report_csv_text(report: pl.DataFrame, metadata_lines: list[str]) -> str:
     return buffer.getvalue()
 
 
-def write_atomically(path: Path, text: str) -> None:
+def write_atomically(path: Path, text: str, *, private: bool = False) -> None:
     """Write UTF-8 text (no BOM) to ``path`` through a temporary file in the same folder.
 
     The rename is atomic on POSIX file systems, so the file is either absent, the old file or
-    the complete new one, even when the run fails or is interrupted.
+    the complete new one, even when the run fails or is interrupted. The file gets the usual
+    permissions under the process umask, or owner-only ones when ``private`` is set.
     """
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -51,6 +52,8 @@ def write_atomically(path: Path, text: str) -> None:
             file.write(text)
             file.flush()
             os.fsync(file.fileno())
+        # mkstemp creates the file readable by its owner only.
+        os.chmod(temporary, 0o600 if private else 0o666 & ~current_umask())
         os.replace(temporary, path)
     except OSError as error:
         with contextlib.suppress(OSError):
@@ -63,4 +66,12 @@ def write_atomically(path: Path, text: str) -> None:
 
 
 def write_rejects(rejects: pl.DataFrame, path: Path) -> None:
-    write_atomically(path, rejects.write_csv(line_terminator="\n", quote_style="necessary"))
+    """Write the rejected rows, readable by the owner only: they hold names and user ids."""
+    text = rejects.write_csv(line_terminator="\n", quote_style="necessary")
+    write_atomically(path, text, private=True)
+
+
+def current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

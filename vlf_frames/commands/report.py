@@ -33,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description=(
             "Validate an inventory drop and write the anonymous customer aggregate report "
             "(audit version 4.0.0) to DIR/vlf_<provider>_<host>_anonymous_<YYYY-MM-DD_HHMM>.csv. "
-            "Settings come from --config, then VLF_* environment variables, then options."
+            "Options override VLF_* environment variables, which override the --config file."
         ),
     )
     parser.add_argument("drop", type=Path, metavar="DROP", help="folder of the inventory drop")
