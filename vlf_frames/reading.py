@@ -200,5 +200,6 @@ def scan_file(data_file: DataFile, spec: TableSpec) -> pl.LazyFrame:
     return (
         frame.select(selected)
         .with_row_index(ROW_COLUMN)
-        .with_columns(pl.lit(path, dtype=pl.String).alias(FILE_COLUMN))
+        # Categorical stores each row's file path as a small integer code.
+        .with_columns(pl.lit(path, dtype=pl.String).cast(pl.Categorical).alias(FILE_COLUMN))
     )

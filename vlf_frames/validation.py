@@ -442,8 +442,8 @@ def rejected_rows(spec: TableSpec, frame: pl.DataFrame, failures: pl.DataFrame) 
     rows = frame.with_row_index("index").join(reasons, on="index", how="inner", validate="1:1")
     return rows.sort("index").select(
         pl.lit(spec.name).alias("table"),
-        pl.col(FILE_COLUMN).alias("file"),
-        pl.when(pl.col(FILE_COLUMN).str.to_lowercase().str.ends_with(".csv"))
+        pl.col(FILE_COLUMN).cast(pl.String).alias("file"),
+        pl.when(pl.col(FILE_COLUMN).cast(pl.String).str.to_lowercase().str.ends_with(".csv"))
         .then(pl.format("line {}", pl.col(ROW_COLUMN) + 2))
         .otherwise(pl.format("row {}", pl.col(ROW_COLUMN) + 1))
         .alias("row"),
