@@ -73,13 +73,20 @@ def pkid_keys(spec: TableSpec) -> list[str]:
     return [key.columns[0] for key in spec.keys if len(key.columns) == 1]
 
 
-def split_drop(layout: DropLayout, partitions: int, work_dir: Path) -> None:
+def split_drop(
+    layout: DropLayout,
+    partitions: int,
+    work_dir: Path,
+    on_stage: StageCallback | None = None,
+) -> None:
     """Write each table as partition files by customer, and each primary key by its own hash.
 
     Tables are split one after the other, because every open partition file holds a write
     buffer; the sinks of one table share its scan.
     """
     for name, table_files in layout.tables.items():
+        if on_stage is not None:
+            on_stage(f"split {name}")
         frame = scan_table(table_files)
         by_customer = (pl.col(CUSTOMER_KEY).hash(seed=HASH_SEED) % partitions).alias(
             PARTITION_COLUMN
@@ -170,9 +177,7 @@ def build_report_partitioned(
     log.info("Processing the drop in %d customer partitions", count)
     with tempfile.TemporaryDirectory(prefix="vlf-frames-", dir=work_dir) as temporary:
         folder = Path(temporary)
-        if on_stage is not None:
-            on_stage("split")
-        split_drop(layout, count, folder)
+        split_drop(layout, count, folder, on_stage)
         duplicates = duplicated_pkids(layout, count, folder)
         timings["split"] = time.perf_counter() - started
 

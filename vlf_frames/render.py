@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,8 +18,12 @@ from rich.text import Text
 if TYPE_CHECKING:
     from vlf_frames.validation import DropValidation, Finding
 
+LOG_WIDTH = 160
 # Progress, findings and summaries go to stderr so that stdout stays free for data.
 console = Console(stderr=True, highlight=False, soft_wrap=True)
+if not console.is_terminal and "COLUMNS" not in os.environ:
+    # Logs captured by a scheduler would otherwise be wrapped at rich's default of 80 columns.
+    console.width = LOG_WIDTH
 _state = {"quiet": False, "verbose": 0}
 
 
@@ -34,7 +39,13 @@ def configure_output(*, verbose: int, quiet: bool) -> None:
         level = logging.INFO
     else:
         level = logging.WARNING
-    handler = RichHandler(console=console, show_path=False, markup=False, rich_tracebacks=False)
+    handler = RichHandler(
+        console=console,
+        show_path=False,
+        markup=False,
+        rich_tracebacks=False,
+        log_time_format="%Y-%m-%d %H:%M:%S",
+    )
     logging.basicConfig(level=level, handlers=[handler], format="%(message)s", force=True)
 
 
@@ -72,6 +83,8 @@ class StageStatus:
     def __call__(self, stage: str) -> None:
         if stage.startswith("partition "):
             text = f"Validating and counting {stage}"
+        elif stage.startswith("split "):
+            text = f"Splitting table {stage.removeprefix('split ')} into customer partitions"
         else:
             text = STAGE_TEXTS.get(stage, f"Validating {stage}")
         logging.getLogger("vlf_frames.stages").info("%s", text)
@@ -80,7 +93,6 @@ class StageStatus:
 
 
 STAGE_TEXTS = {
-    "split": "Splitting the drop into customer partitions",
     "rules": "Applying the counting rules",
     "write": "Writing the report",
 }
