@@ -1,13 +1,13 @@
 """The report job in customer partitions, so that memory follows the largest customer.
 
 Every rule and every check except the uniqueness of the ``*_pkid`` primary keys stays inside
-one customer. So the drop is first split by a hash of ``customer_pkid`` into partition files
-(one streaming pass that never holds a whole table), and each partition is then validated and
-counted on its own. The primary keys are checked over the whole table beforehand, in a second
-split by a hash of the key. The reports of the partitions are concatenated and sorted, which
-gives the same report as processing the whole drop at once.
+one customer. So the drop is first split by a hash of ``customer_pkid`` into partition files,
+in one streaming pass that never keeps a whole table in memory. Each partition is then
+validated and counted on its own. The primary keys are checked over the whole table
+beforehand, in a second split by a hash of the key. The reports of the partitions are
+concatenated and sorted, which gives the same report as processing the whole drop at once.
 
-NOTE: a partition holds whole customers, so one very large customer still has to fit in memory
+NOTE: a partition contains whole customers, so one very large customer still has to fit in memory
 with its partition (3.4 GiB peak at 10 million synthetic subscribers, whose largest customer
 has about 15% of the users).
 """
@@ -81,7 +81,7 @@ def split_drop(
 ) -> None:
     """Write each table as partition files by customer, and each primary key by its own hash.
 
-    Tables are split one after the other, because every open partition file holds a write
+    Tables are split one after the other, because every open partition file has its own write
     buffer; the sinks of one table share its scan.
     """
     for name, table_files in layout.tables.items():
