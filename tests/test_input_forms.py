@@ -39,7 +39,7 @@ from drop_builder import (
     write_drop,
 )
 
-from vlf_frames.errors import ExitCode, VlfError
+from vlf_frames.errors import DropError, ExitCode, VlfError
 from vlf_frames.pipeline import build_report
 from vlf_frames.writing import report_csv_text
 
@@ -484,3 +484,14 @@ def test_duplicate_column_name_rejected(tmp_path: Path, file_name: str) -> None:
 def test_contract_columns_cover_forms_tables() -> None:
     # Every table of the contract is in FORMS_TABLES, so every form covers every table.
     assert set(FORMS_TABLES) == set(TABLE_COLUMNS)
+
+
+def test_empty_csv_file_names_the_fix(tmp_path: Path) -> None:
+    drop = write_drop(tmp_path, users=[user("anna")])
+    (drop / "webex_accounts.csv").write_bytes(b"")
+
+    with pytest.raises(DropError) as error:
+        build_report(drop)
+
+    assert "webex_accounts.csv" in str(error.value)
+    assert "header row" in str(error.value)

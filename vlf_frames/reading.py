@@ -159,9 +159,14 @@ def scan_file(data_file: DataFile, spec: TableSpec) -> pl.LazyFrame:
             frame = pl.scan_parquet(path)
         file_schema = frame.collect_schema()
     except (pl.exceptions.PolarsError, OSError) as error:
+        expected = (
+            "a UTF-8 CSV file with a header row"
+            if data_file.format == "csv"
+            else "a Parquet file written completely"
+        )
         raise DropError(
             f"Table {spec.name}: file {path!r} cannot be read as "
-            f"{data_file.format.upper()}: {error}"
+            f"{data_file.format.upper()}: {error}. Export it again as {expected}."
         ) from error
 
     # Polars renames a repeated CSV header name to "<name>_duplicated_<n>".
