@@ -30,6 +30,7 @@ from vlf_frames.pipeline import (
     ReportResult,
     StageCallback,
     inventory_from,
+    validate_report,
 )
 from vlf_frames.reading import ORIGIN_COLUMNS, ROW_COLUMN, DropLayout, locate_tables
 from vlf_frames.tables import CUSTOMER_KEY, SITE_KEY, TABLE_SPECS, TableSpec
@@ -204,7 +205,7 @@ def build_report_partitioned(
     if validation.findings and on_invalid == "fail":
         raise InvalidDropError(validation, quarantine_possible=True)
 
-    report = pl.concat(reports).sort(REPORT_COLUMNS[0])
+    report = validate_report(pl.concat(reports).sort(REPORT_COLUMNS[0]))
     dangling_total = pl.concat(dangling_parts).sum().row(0, named=True)
     return ReportResult(report, validation, dangling_total, timings)
 

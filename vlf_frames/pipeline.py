@@ -91,7 +91,7 @@ def build_report(
     timings["rules"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    Report.validate(report, lazy=True)
+    validate_report(report)
     timings["report_validation"] = time.perf_counter() - started
     return ReportResult(report, validation, dangling.row(0, named=True), timings)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from vlf_frames.cli import add_verbosity_options
 from vlf_frames.errors import ConfigError, ExitCode
 from vlf_frames.partitioned import automatic_partitions, build_report_partitioned
-from vlf_frames.pipeline import InvalidDropError, ReportResult, build_report, validate_report
+from vlf_frames.pipeline import InvalidDropError, ReportResult, build_report
 from vlf_frames.reading import locate_tables
 from vlf_frames.render import (
     StageStatus,
@@ -124,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
             return int(error.exit_code)
 
         on_stage("write")
-        report = validate_report(result.report)
+        report = result.report
         outputs = []
         if args.on_invalid == "quarantine":
             rejects_path = args.output_dir / settings.rejects_file_name
