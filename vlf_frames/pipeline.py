@@ -73,8 +73,9 @@ def build_report(
     """Validate a drop and compute its report.
 
     With ``on_invalid="fail"`` any invalid row raises ``InvalidDropError``. With
-    ``"quarantine"`` invalid rows are left out and returned in ``validation.rejects()``; a file
-    whose columns or types do not fit the model raises in both modes.
+    ``"quarantine"`` invalid rows are left out and returned in ``validation.rejects()``. A file
+    whose columns or types do not fit the model raises in both modes. The report is validated
+    against its model before it is returned.
     """
     timings: dict[str, float] = {}
     started = time.perf_counter()

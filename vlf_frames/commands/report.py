@@ -85,7 +85,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def compute_report(args: argparse.Namespace, on_stage: StageStatus) -> ReportResult:
-    """Compute the report at once or in customer partitions, as --partitions asks."""
+    """Compute the report at once or in customer partitions, as --partitions requests."""
     if args.partitions < 0:
         raise ConfigError(f"--partitions must be 0 or more, found {args.partitions}.")
     partitions = args.partitions or automatic_partitions(locate_tables(args.drop))
