@@ -252,6 +252,6 @@ class Report(pa.DataFrameModel):
 
 
 REPORT_COLUMNS: tuple[str, ...] = tuple(Report.to_schema().columns)
-# ``Report.<field>`` is the column's name at run time, but its annotation is the dtype; this alias
-# lets code name report columns through the model without a type checker reading them as dtypes.
+# ``Report.<field>`` is the column's name at run time, but its annotation is the dtype. This
+# untyped alias lets code name report columns through the model and still pass the type checker.
 ReportColumn: Any = Report

@@ -33,8 +33,14 @@ from vlf_frames.pipeline import (
     inventory_from,
     validate_report,
 )
-from vlf_frames.reading import ORIGIN_COLUMNS, ROW_COLUMN, DropLayout, locate_tables
-from vlf_frames.tables import CUSTOMER_KEY, SITE_KEY, TABLE_SPECS, TableSpec
+from vlf_frames.reading import (
+    ORIGIN_COLUMNS,
+    ROW_COLUMN,
+    DropLayout,
+    TableFiles,
+    locate_tables,
+)
+from vlf_frames.tables import CUSTOMER_KEY, TABLE_SPECS, TableSpec
 from vlf_frames.validation import (
     EXAMPLE_COUNT,
     DropValidation,
@@ -44,9 +50,7 @@ from vlf_frames.validation import (
     empty_rejects,
     key_name,
     scan_table,
-    site_pair,
-    table_schema,
-    validate_frame,
+    validate_drop,
 )
 
 log = logging.getLogger(__name__)
@@ -221,25 +225,13 @@ def validate_partition(
     layout: DropLayout, folder: Path, partition: int, duplicates: dict[str, dict[str, pl.Series]]
 ) -> DropValidation:
     """Validate one partition's rows of every table, parents first."""
-    result = DropValidation(layout)
-    known_customers: pl.Series | None = None
-    known_sites: pl.Series | None = None
-    for name, spec in TABLE_SPECS.items():
-        table_files = layout.tables.get(name)
-        if table_files is None:
-            continue
+
+    def read_partition(table_files: TableFiles) -> pl.DataFrame:
+        spec = table_files.spec
         columns = [*spec.read_columns, *ORIGIN_COLUMNS]
-        frame = partition_frame(folder, name, partition, columns)
-        schema = table_schema(spec, known_customers, known_sites, duplicates.get(name, {}))
-        files = tuple(data_file.path for data_file in table_files.files)
-        validated, findings = validate_frame(spec, table_files.form, files, frame, schema)
-        result.tables[name] = validated
-        result.findings.extend(findings)
-        if name == "customers":
-            known_customers = validated.valid.get_column(CUSTOMER_KEY)
-        elif name == "sites":
-            known_sites = validated.valid.select(site_pair(CUSTOMER_KEY, SITE_KEY)).to_series()
-    return result
+        return partition_frame(folder, spec.name, partition, columns)
+
+    return validate_drop(layout, read_table=read_partition, duplicated_keys=duplicates)
 
 
 def summaries(tables: dict[str, ValidatedTable]) -> dict[str, ValidatedTable]:

@@ -66,7 +66,10 @@ def device_class(product: str = "product") -> pl.Expr:
 
 
 def is_site_level() -> pl.Expr:
-    """A record is at site level when its site_pkid is set; validation ensures the site exists."""
+    """Return whether a record is at site level: its site_pkid is set.
+
+    Validation has already checked that the site exists under the same customer.
+    """
     return pl.col("site_pkid").is_not_null().alias("is_site_level")
 
 
@@ -234,7 +237,7 @@ def microsoft_flags(accounts: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def has_cisco_service() -> pl.Expr:
-    """A user has a Cisco service with a phone or any of EM, SNR, voicemail, Webex or Spark."""
+    """Return whether a user has a phone or any of EM, SNR, voicemail, Webex or Spark."""
     return (
         (pl.col("phone_count") >= 1)
         | pl.col("em")
@@ -357,7 +360,8 @@ def is_multi_vendor_user() -> pl.Expr:
 
 
 def is_pexip_only_user() -> pl.Expr:
-    """A user at any level with Pexip and no Cisco service and no counted Microsoft account."""
+    """Return whether a user, at any level, has Pexip and neither a Cisco service nor a counted
+    Microsoft account."""
     return pl.col("pexip") & ~pl.col("has_cisco_service") & ~pl.col("microsoft")
 
 

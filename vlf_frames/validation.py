@@ -122,9 +122,18 @@ def empty_rejects() -> pl.DataFrame:
 
 
 def validate_drop(
-    layout: DropLayout, on_table: Callable[[str], None] | None = None
+    layout: DropLayout,
+    on_table: Callable[[str], None] | None = None,
+    *,
+    read_table: Callable[[TableFiles], pl.DataFrame] | None = None,
+    duplicated_keys: dict[str, dict[str, pl.Series]] | None = None,
 ) -> DropValidation:
-    """Validate every table of the drop, parents first, so that references use valid parents."""
+    """Validate every table of the drop, parents first, so that references use valid parents.
+
+    By default each table's files are schema-checked and then read whole. A caller that
+    validates the drop in parts passes ``read_table`` to supply the part's rows, after checking
+    the schemas itself, and ``duplicated_keys`` as ``table_schema`` takes it, per table.
+    """
     result = DropValidation(layout)
     known_customers: pl.Series | None = None
     known_sites: pl.Series | None = None
@@ -135,16 +144,24 @@ def validate_drop(
             continue
         if on_table is not None:
             on_table(name)
-        schema_findings = check_file_schemas(table_files)
-        result.findings.extend(schema_findings)
-        if schema_findings:
-            continue
+        if read_table is None:
+            schema_findings = check_file_schemas(table_files)
+            result.findings.extend(schema_findings)
+            if schema_findings:
+                continue
+            frame = collect_table(table_files)
+        else:
+            frame = read_table(table_files)
 
-        schema = table_schema(table_files.spec, known_customers, known_sites)
-        validated, findings = validate_table(table_files, schema)
+        duplicates = None if duplicated_keys is None else duplicated_keys.get(name, {})
+        schema = table_schema(table_files.spec, known_customers, known_sites, duplicates)
+        files = tuple(data_file.path for data_file in table_files.files)
+        validated, findings = validate_frame(
+            table_files.spec, table_files.form, files, frame, schema
+        )
         result.tables[name] = validated
         result.findings.extend(findings)
-        log.info(
+        log.debug(
             "Validated %s: %d rows read, %d rejected",
             name,
             validated.rows_read,
@@ -325,15 +342,6 @@ def collect_table(table_files: TableFiles) -> pl.DataFrame:
         spec = table_files.spec
         files = ", ".join(repr(str(data_file.path)) for data_file in table_files.files[:3])
         raise DropError(f"Table {spec.name}: cannot read {files}: {error}") from error
-
-
-def validate_table(
-    table_files: TableFiles, schema: pa.DataFrameSchema
-) -> tuple[ValidatedTable, list[Finding]]:
-    files = tuple(data_file.path for data_file in table_files.files)
-    return validate_frame(
-        table_files.spec, table_files.form, files, collect_table(table_files), schema
-    )
 
 
 def validate_frame(

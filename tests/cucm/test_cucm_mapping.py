@@ -30,7 +30,7 @@ def test_phones_are_class_one_without_templates(cluster_a_drop: Path) -> None:
         "SEP0A0000000001": "Cisco 8845",
         "SEP0A0000000002": "Cisco 8845",
         "SEP0A0000000003": "Cisco 8845",
-        # The typemodel export says "Cisco Webex Remote Device"; the pinned name is written.
+        # The typemodel export names it "Cisco Webex Remote Device", but the built-in name wins.
         "SRD_NOAH": "Cisco Spark Remote Device",
         "CSFOLIVIA": "Cisco Unified Client Services Framework",
         "CTIPORT_IVR_1": "CTI Port",

@@ -182,7 +182,7 @@ def _merge_customer(customers: pl.DataFrame, options: ImportOptions) -> pl.DataF
             for name, value in given.items()
             if value is not None
         )
-    # A new customer gets false for a flag that the options leave unset, as the help says.
+    # A new customer gets false for a flag that the options leave unset, as the option help states.
     new_flags = {name: bool(given[name]) for name in ("public_sector", "inactive_billing")}
     values = {"customer_pkid": options.customer_pkid, **given, **new_flags}
     row = pl.DataFrame(
