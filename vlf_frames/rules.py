@@ -13,11 +13,12 @@ from enum import StrEnum
 import polars as pl
 
 from vlf_frames.models import REPORT_COLUMNS, ReportColumn
-from vlf_frames.normalize import normalized_id, parsed_boolean
+from vlf_frames.normalize import CUSTOMER, parsed_boolean, with_link_keys
 
-CUSTOMER = "customer_pkid"
-USER = "userid"  # normalized user id
-DEVICE = "device_name"  # normalized device name
+# Link keys: one number per (customer, trimmed and lower-cased id), null for no id.
+USER_KEY = "user_key"
+DEVICE_KEY = "device_key"
+OWNER_KEY = "owner_key"
 # Row numbers of users and phones, used as compact join keys once ids are resolved.
 USER_ID = "user_id"
 PHONE_ID = "phone_id"
@@ -105,19 +106,23 @@ SERVICE_TABLES = {
 
 
 def normalized_users(inventory: Inventory) -> pl.LazyFrame:
-    """Return the users with their normalized userid and a row number as a compact join key."""
-    return inventory.users.select(
-        CUSTOMER, normalized_id("userid").alias(USER), is_site_level()
-    ).with_row_index(USER_ID)
+    """Return the users with the link key of their userid and a row number as the join key."""
+    return (
+        with_link_keys(inventory.users, {USER_KEY: "userid"})
+        .select(CUSTOMER, USER_KEY, is_site_level())
+        .with_row_index(USER_ID)
+    )
 
 
-def resolve_users(frame: pl.LazyFrame, users: pl.LazyFrame, column: str = USER) -> pl.LazyFrame:
-    """Add ``user_id``: the user of the same customer whose userid ``column`` names, or null.
+def resolve_users(
+    frame: pl.LazyFrame, users: pl.LazyFrame, column: str = USER_KEY
+) -> pl.LazyFrame:
+    """Add ``user_id``: the user of the same customer whose userid the key ``column`` names.
 
-    This is the only join on (customer, user id) text; every later step joins on the number.
+    It is null where no user matches. Every later step joins on the row number.
     """
-    keys = users.select(CUSTOMER, pl.col(USER).alias(column), USER_ID)
-    return frame.join(keys, on=[CUSTOMER, column], how="left", validate="m:1")
+    keys = users.select(pl.col(USER_KEY).alias(column), USER_ID)
+    return frame.join(keys, on=column, how="left", validate="m:1")
 
 
 def normalized_phones(inventory: Inventory, users: pl.LazyFrame) -> pl.LazyFrame:
@@ -125,32 +130,26 @@ def normalized_phones(inventory: Inventory, users: pl.LazyFrame) -> pl.LazyFrame
     # A drop has few distinct products, so each is classified once and joined back.
     products = inventory.phones.select(pl.col("product").unique()).with_columns(device_class())
     phones = (
-        inventory.phones.join(products, on="product", how="left", validate="m:1")
-        .select(
-            CUSTOMER,
-            normalized_id("device_name").alias(DEVICE),
-            normalized_id("owner_userid").alias("owner"),
-            "device_class",
-            is_site_level(),
+        with_link_keys(
+            inventory.phones.join(products, on="product", how="left", validate="m:1"),
+            {DEVICE_KEY: "device_name", OWNER_KEY: "owner_userid"},
         )
+        .select(CUSTOMER, DEVICE_KEY, OWNER_KEY, "device_class", is_site_level())
         .with_row_index(PHONE_ID)
     )
-    owners = users.select(CUSTOMER, pl.col(USER).alias("owner"), pl.col(USER_ID).alias(OWNER_ID))
-    return phones.join(owners, on=[CUSTOMER, "owner"], how="left", validate="m:1")
+    owners = users.select(pl.col(USER_KEY).alias(OWNER_KEY), pl.col(USER_ID).alias(OWNER_ID))
+    return phones.join(owners, on=OWNER_KEY, how="left", validate="m:1")
 
 
 def normalized_associations(
     inventory: Inventory, users: pl.LazyFrame, phones: pl.LazyFrame
 ) -> pl.LazyFrame:
     """Return the associations with the user_id and phone_id they name, null where none."""
-    associations = inventory.associated_devices.select(
-        CUSTOMER, normalized_id("userid").alias(USER), normalized_id("device_name").alias(DEVICE)
-    )
+    associations = with_link_keys(
+        inventory.associated_devices, {USER_KEY: "userid", DEVICE_KEY: "device_name"}
+    ).select(CUSTOMER, USER_KEY, DEVICE_KEY)
     return resolve_users(associations, users).join(
-        phones.select(CUSTOMER, DEVICE, PHONE_ID),
-        on=[CUSTOMER, DEVICE],
-        how="left",
-        validate="m:1",
+        phones.select(DEVICE_KEY, PHONE_ID), on=DEVICE_KEY, how="left", validate="m:1"
     )
 
 
@@ -194,8 +193,9 @@ def phone_count(ownership: pl.LazyFrame, phones: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def linked_accounts(table: pl.LazyFrame, users: pl.LazyFrame) -> pl.LazyFrame:
-    """Return a profile or account table with its normalized userid and the user_id it names."""
-    return resolve_users(table.with_columns(normalized_id("userid").alias(USER)), users)
+    """Return a profile or account table with the link key of its userid and the user_id it
+    names."""
+    return resolve_users(with_link_keys(table, {USER_KEY: "userid"}), users)
 
 
 def service_links(linked: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
@@ -460,8 +460,8 @@ def pexip_only_column(pexip: pl.LazyFrame, features: pl.LazyFrame) -> pl.LazyFra
         unmatched_accounts(pexip)
         .group_by(CUSTOMER)
         .agg(
-            pl.col(USER).drop_nulls().n_unique().alias("named"),
-            pl.col(USER).is_null().sum().alias("unnamed"),
+            pl.col(USER_KEY).drop_nulls().n_unique().alias("named"),
+            pl.col(USER_KEY).is_null().sum().alias("unnamed"),
         )
     )
     return pexip_users.join(without_user, on=CUSTOMER, how="full", coalesce=True).select(
@@ -543,14 +543,14 @@ def dangling_references(
     phones: pl.LazyFrame, associations: pl.LazyFrame, linked: dict[str, pl.LazyFrame]
 ) -> pl.LazyFrame:
     """Count the legal links that link nothing, for the run summary."""
-    names_no_user = pl.col(USER).is_not_null() & pl.col(USER_ID).is_null()
+    names_no_user = pl.col(USER_KEY).is_not_null() & pl.col(USER_ID).is_null()
     counts = [
         associations.select(
             pl.col(PHONE_ID).is_null().sum().alias("associations naming no phone"),
             pl.col(USER_ID).is_null().sum().alias("associations naming no user"),
         ),
         phones.select(
-            (pl.col("owner").is_not_null() & pl.col(OWNER_ID).is_null())
+            (pl.col(OWNER_KEY).is_not_null() & pl.col(OWNER_ID).is_null())
             .sum()
             .alias("phone owners matching no user")
         ),
