@@ -52,9 +52,15 @@ def with_link_keys(frame: pl.LazyFrame, keys: Mapping[str, str]) -> pl.LazyFrame
 
 def link_key(comparable: str) -> pl.Expr:
     """Return the link key of the customer and a column already trimmed and lower-cased."""
-    pair = pl.struct(pl.col(CUSTOMER), pl.col(comparable))
+    key = hashed_tuple([pl.col(CUSTOMER), pl.col(comparable)])
+    return pl.when(pl.col(comparable).str.len_bytes() > 0).then(key)
+
+
+def hashed_tuple(parts: list[pl.Expr]) -> pl.Expr:
+    """Return a 128-bit number per row made of two 64-bit hashes of the parts, never null."""
+    pair = pl.struct(parts)
     high, low = (pair.hash(seed=seed).cast(pl.UInt128) for seed in KEY_SEEDS)
-    return pl.when(pl.col(comparable).str.len_bytes() > 0).then(high * 2**64 + low)
+    return high * 2**64 + low
 
 
 def parsed_boolean(column: str) -> pl.Expr:

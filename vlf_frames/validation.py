@@ -19,7 +19,7 @@ import pandera.polars as pa
 import polars as pl
 
 from vlf_frames.errors import DropError
-from vlf_frames.normalize import normalized_id
+from vlf_frames.normalize import comparable_id, hashed_tuple
 from vlf_frames.reading import (
     FILE_COLUMN,
     ORIGIN_COLUMNS,
@@ -254,23 +254,38 @@ def key_name(key: Key) -> str:
 
 
 def unique_key_check(key: Key) -> pa.Check:
-    parts = [
-        normalized_id(name) if name in key.normalized else pl.col(name) for name in key.columns
-    ]
-    complete = pl.all_horizontal([part.is_not_null() for part in parts])
-    within_customer = [
-        part for name, part in zip(key.columns, parts, strict=True) if name != CUSTOMER_KEY
-    ]
-    if CUSTOMER_KEY in key.columns and within_customer:
-        # Grouping by customer first costs about a third less than hashing the customer pkid
-        # into every key (2.1 million phones, Polars 2.1).
-        rest = within_customer[0] if len(within_customer) == 1 else pl.struct(within_customer)
-        duplicated = rest.is_duplicated().over(CUSTOMER_KEY)
-    else:
-        duplicated = pl.struct(parts).is_duplicated()
+    """Check that no two complete keys are equal, comparing normalized columns normalized.
+
+    The key's columns are first hashed into one 128-bit number per row: when the numbers of
+    the complete keys are all distinct, so are the keys, and every row passes. Counting the
+    distinct numbers costs about a tenth of finding the duplicated text keys (2.1 million
+    phones, Polars 2.1). Only when some numbers repeat are the text keys compared, so a
+    duplicate is always a real one.
+    """
+    staged = {name: f"__comparable_{name}" for name in key.normalized}
+    parts = [pl.col(staged.get(name, name)) for name in key.columns]
+    complete = pl.all_horizontal(
+        pl.col(name).str.len_bytes() > 0 if name in staged.values() else pl.col(name).is_not_null()
+        for name in (staged.get(column, column) for column in key.columns)
+    )
+    hashed = pl.when(complete).then(hashed_tuple(parts))
 
     def is_unique(data: pa.PolarsData) -> pl.LazyFrame:
-        return data.lazyframe.select(~(duplicated & complete))
+        # The normalized columns are bound in their own step, so each is computed once.
+        comparable = data.lazyframe.with_columns(
+            comparable_id(name).alias(alias) for name, alias in staged.items()
+        )
+        distinct, present = (
+            comparable.select(
+                hashed.drop_nulls().n_unique().alias("distinct"), hashed.count().alias("present")
+            )
+            .collect()
+            .row(0)
+        )
+        if distinct == present:
+            return data.lazyframe.select(pl.repeat(value=True, n=pl.len()).alias(key_name(key)))
+        duplicated = pl.struct(parts).is_duplicated() & complete
+        return comparable.select(~duplicated.fill_null(value=False))
 
     return pa.Check(is_unique, name=key_name(key))
 
