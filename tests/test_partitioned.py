@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 from drop_builder import customer, phone, site, user, write_drop
 
+from vlf_frames import partitioned
 from vlf_frames.errors import DropError, InvalidInputError
 from vlf_frames.partitioned import HASH_SEED, build_report_partitioned
 from vlf_frames.pipeline import InvalidDropError, build_report
@@ -210,3 +211,36 @@ def test_duplicate_pkid_examples_show_customers(tmp_path: Path) -> None:
     assert finding.failing_rows == 2
     assert f"'U-SHARED', '{first}'" in " ".join(finding.examples)
     assert f"'U-SHARED', '{second}'" in " ".join(finding.examples)
+
+
+def same_hash_for_all(column: str) -> pl.Expr:
+    """Stand in for the primary key hash, giving every row the same hash."""
+    return pl.col(column).is_null().cast(pl.UInt64)
+
+
+def test_shared_pkid_hash_alone_is_no_duplicate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Keys that share a hash are compared as text before they are reported."""
+    drop = write_drop(
+        tmp_path,
+        users=[user("anna", user_pkid="U1"), user("ben", user_pkid="U2")],
+        phones=[phone("SEP1", owner="anna", phone_pkid="P1"), phone("SEP2", phone_pkid="P2")],
+    )
+    expected = report_text(drop, partitions=None)
+    monkeypatch.setattr(partitioned, "pkid_hash", same_hash_for_all)
+
+    assert report_text(drop, partitions=2) == expected
+
+
+def test_shared_pkid_hash_still_finds_duplicates(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    drop = drop_with_shared_user_pkid(tmp_path)
+    monkeypatch.setattr(partitioned, "pkid_hash", same_hash_for_all)
+
+    with pytest.raises(InvalidDropError) as error:
+        build_report_partitioned(drop, partitions=3)
+
+    checks = [(item.check, item.failing_rows) for item in error.value.findings]
+    assert checks == [("unique_key(user_pkid)", 2)]

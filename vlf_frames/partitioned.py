@@ -4,7 +4,8 @@ Every rule and every check except the uniqueness of the ``*_pkid`` primary keys 
 one customer. So the drop is first split by a hash of ``customer_pkid`` into partition files,
 in one streaming pass that never keeps a whole table in memory. Each partition is then
 validated and counted on its own. The primary keys are checked over the whole table
-beforehand, in a second split by a hash of the key. The reports of the partitions are
+beforehand: a second split by a hash of the key writes only that hash, and the rows of a hash
+found more than once are then compared as text. The reports of the partitions are
 concatenated and sorted, which gives the same report as processing the whole drop at once.
 
 NOTE: a partition contains whole customers, so one very large customer still has to fit in memory
@@ -34,7 +35,7 @@ from vlf_frames.pipeline import (
     validate_report,
 )
 from vlf_frames.reading import (
-    ORIGIN_COLUMNS,
+    FILE_COLUMN,
     ROW_COLUMN,
     DropLayout,
     TableFiles,
@@ -110,9 +111,11 @@ def split_drop(
             )
         ]
         for column in pkid_keys(table_files.spec):
-            by_key = (pl.col(column).hash(seed=HASH_SEED) % partitions).alias(PARTITION_COLUMN)
+            by_key = (pkid_hash(column) % partitions).alias(PARTITION_COLUMN)
             sinks.append(
-                frame.select(column, by_key).sink_parquet(
+                frame.filter(pl.col(column).is_not_null())
+                .select(pkid_hash(column).alias(column), by_key)
+                .sink_parquet(
                     pl.PartitionBy(
                         work_dir / f"{name}.{column}", key=PARTITION_COLUMN, include_key=False
                     ),
@@ -134,33 +137,59 @@ def split_drop(
             raise DropError(f"Table {name}: cannot read {files}: {error}") from error
 
 
-def partition_frame(work_dir: Path, name: str, partition: int, columns: list[str]) -> pl.DataFrame:
+def pkid_hash(column: str) -> pl.Expr:
+    """Return a 64-bit hash of a primary key; equal keys have equal hashes."""
+    return pl.col(column).hash(seed=HASH_SEED)
+
+
+def partition_frame(
+    work_dir: Path, name: str, partition: int, schema: dict[str, pl.DataType]
+) -> pl.DataFrame:
     """Read one partition of a split table; a partition no row hashed to is empty."""
     folder = work_dir / name / f"{PARTITION_COLUMN}={partition}"
     if folder.exists():
-        return pl.scan_parquet(folder / "*.parquet").select(columns).collect()
-    schema = {column: pl.UInt32 if column == ROW_COLUMN else pl.String for column in columns}
+        return pl.scan_parquet(folder / "*.parquet").select(list(schema)).collect()
     return pl.DataFrame(schema=schema)
 
 
 def duplicated_pkids(
     layout: DropLayout, partitions: int, work_dir: Path
 ) -> dict[str, dict[str, pl.Series]]:
-    """Return, per table and key name, the primary key values found more than once."""
+    """Return, per table and key name, the primary key values found more than once.
+
+    Each partition of hashes gives the hashes found more than once. Only the rows with those
+    hashes are then read again and compared as text, so two keys that merely share a hash are
+    not reported.
+    """
     result: dict[str, dict[str, pl.Series]] = {}
     for name, table_files in layout.tables.items():
         spec = table_files.spec
         for column in pkid_keys(spec):
-            found = [
-                partition_frame(work_dir, f"{name}.{column}", partition, [column])
-                .filter(pl.col(column).is_duplicated() & pl.col(column).is_not_null())
+            repeated = pl.concat(
+                partition_frame(work_dir, f"{name}.{column}", partition, {column: pl.UInt64()})
+                .filter(pl.col(column).is_duplicated())
                 .get_column(column)
                 .unique()
                 for partition in range(partitions)
-            ]
+            )
             key = next(key for key in spec.keys if key.columns == (column,))
-            result.setdefault(name, {})[key_name(key)] = pl.concat(found).sort()
+            result.setdefault(name, {})[key_name(key)] = duplicated_text(
+                table_files, column, repeated
+            )
     return result
+
+
+def duplicated_text(table_files: TableFiles, column: str, hashes: pl.Series) -> pl.Series:
+    """Return the values of ``column`` found more than once among the rows with these hashes."""
+    if hashes.is_empty():
+        return pl.Series(column, [], dtype=pl.String)
+    candidates = (
+        scan_table(table_files)
+        .select(column)
+        .filter(pkid_hash(column).is_in(hashes.implode()))
+        .collect()
+    )
+    return candidates.filter(pl.col(column).is_duplicated()).get_column(column).unique().sort()
 
 
 def build_report_partitioned(
@@ -228,8 +257,9 @@ def validate_partition(
 
     def read_partition(table_files: TableFiles) -> pl.DataFrame:
         spec = table_files.spec
-        columns = [*spec.read_columns, *ORIGIN_COLUMNS]
-        return partition_frame(folder, spec.name, partition, columns)
+        schema: dict[str, pl.DataType] = dict.fromkeys(spec.read_columns, pl.String())
+        schema.update({FILE_COLUMN: pl.Categorical(), ROW_COLUMN: pl.UInt32()})
+        return partition_frame(folder, spec.name, partition, schema)
 
     return validate_drop(layout, read_table=read_partition, duplicated_keys=duplicates)
 
