@@ -13,6 +13,24 @@ CUSTOMER = "customer_pkid"
 KEY_SEEDS = (0x5F3759DF, 0x1F83D9AB)
 
 
+def customer_code(seed: int) -> pl.Expr:
+    """Return a customer pkid as a 64-bit hash, a compact key for joins and groups.
+
+    The code of a row is exact as long as the codes of the drop's customers are distinct
+    (see ``customer_seed``), because validation has checked that every row names one of them.
+    """
+    return pl.col(CUSTOMER).hash(seed=seed)
+
+
+def customer_seed(customer_pkids: pl.Series) -> int:
+    """Return the first seed under which the customers' codes are all distinct."""
+    pkids = customer_pkids.drop_nulls().unique()
+    seed = KEY_SEEDS[0]
+    while pkids.hash(seed=seed).n_unique() < pkids.len():
+        seed += 1
+    return seed
+
+
 def comparable_id(column: str | pl.Expr) -> pl.Expr:
     """Return a link identifier trimmed and lower-cased, as the rules compare it.
 

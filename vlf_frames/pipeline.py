@@ -104,6 +104,7 @@ def check_drop(drop_dir: Path, *, on_stage: StageCallback | None = None) -> Drop
 
 
 def inventory_from(validation: DropValidation) -> rules.Inventory:
+    """Return the valid rows of every table, encoded for the counting rules."""
     frames = {}
     for name, spec in TABLE_SPECS.items():
         table = validation.tables.get(name)
@@ -112,7 +113,7 @@ def inventory_from(validation: DropValidation) -> rules.Inventory:
             frames[name] = pl.LazyFrame(schema=dict.fromkeys(spec.read_columns, pl.String))
         else:
             frames[name] = table.valid.lazy().select(spec.read_columns)
-    return rules.Inventory(**frames)
+    return rules.encoded_inventory(rules.Inventory(**frames))
 
 
 def validate_report(report: pl.DataFrame) -> pl.DataFrame:

@@ -7,14 +7,23 @@ Each rule is one named expression or function. The names follow the rules: ``dev
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
 import polars as pl
 
 from vlf_frames.models import REPORT_COLUMNS, ReportColumn
-from vlf_frames.normalize import CUSTOMER, parsed_boolean, with_link_keys
+from vlf_frames.normalize import (
+    CUSTOMER,
+    customer_code,
+    customer_seed,
+    parsed_boolean,
+    with_link_keys,
+)
 
+# The customer of every encoded row, as a 64-bit hash of its pkid; see ``customer_code``.
+CODE = "customer_code"
 # Link keys: one number per (customer, trimmed and lower-cased id), null for no id.
 USER_KEY = "user_key"
 DEVICE_KEY = "device_key"
@@ -76,7 +85,8 @@ def is_site_level() -> pl.Expr:
 
 @dataclass(frozen=True)
 class Inventory:
-    """Valid rows of every table of a drop, as lazy frames with the models' columns."""
+    """Rows of every table of a drop: valid rows with the models' columns, or those rows
+    encoded by ``encode_table``."""
 
     customers: pl.LazyFrame
     sites: pl.LazyFrame
@@ -103,20 +113,103 @@ SERVICE_TABLES = {
     "spark": "spark_accounts",
     "pexip": "pexip_accounts",
 }
+MICROSOFT_FLAGS = ("teams", "enterprise_voice", "o365_licensed", "cisco_integrated")
 
 
-def normalized_users(inventory: Inventory) -> pl.LazyFrame:
-    """Return the users with the link key of their userid and a row number as the join key."""
-    return (
-        with_link_keys(inventory.users, {USER_KEY: "userid"})
-        .select(CUSTOMER, USER_KEY, is_site_level())
-        .with_row_index(USER_ID)
+def encode_table(name: str, frame: pl.LazyFrame, seed: int) -> pl.LazyFrame:
+    """Reduce a table's valid rows to what the counting rules read: numbers and flags.
+
+    Every step looks at one row at a time, so a table may be encoded in parts. Text becomes a
+    customer code, link keys, a device class and booleans; only the customers keep their
+    pkid, which the report shows. ``seed`` is the drop's ``customer_seed``.
+    """
+    encoder = ENCODERS.get(name, encode_account)
+    return encoder(frame, customer_code(seed).alias(CODE))
+
+
+def encode_customers(frame: pl.LazyFrame, code: pl.Expr) -> pl.LazyFrame:
+    return frame.select(
+        CUSTOMER,
+        code,
+        parsed_boolean("public_sector").fill_null(value=False).alias("public_sector"),
+        parsed_boolean("inactive_billing").fill_null(value=False).alias("inactive_billing"),
     )
 
 
-def resolve_users(
-    frame: pl.LazyFrame, users: pl.LazyFrame, column: str = USER_KEY
-) -> pl.LazyFrame:
+def encode_customer_only(frame: pl.LazyFrame, code: pl.Expr) -> pl.LazyFrame:
+    """Sites and Phone Server phones are only counted per customer."""
+    return frame.select(code)
+
+
+def encode_users(frame: pl.LazyFrame, code: pl.Expr) -> pl.LazyFrame:
+    return with_link_keys(frame, {USER_KEY: "userid"}).select(code, USER_KEY, is_site_level())
+
+
+def encode_phones(frame: pl.LazyFrame, code: pl.Expr) -> pl.LazyFrame:
+    # A drop has few distinct products, so each is classified once and joined back.
+    products = frame.select(pl.col("product").unique()).with_columns(device_class())
+    classified = frame.join(products, on="product", how="left", validate="m:1")
+    keys = {DEVICE_KEY: "device_name", OWNER_KEY: "owner_userid"}
+    return with_link_keys(classified, keys).select(
+        code, DEVICE_KEY, OWNER_KEY, "device_class", is_site_level()
+    )
+
+
+def encode_associations(frame: pl.LazyFrame, code: pl.Expr) -> pl.LazyFrame:
+    keys = {USER_KEY: "userid", DEVICE_KEY: "device_name"}
+    return with_link_keys(frame, keys).select(code, USER_KEY, DEVICE_KEY)
+
+
+def encode_profiles(frame: pl.LazyFrame, code: pl.Expr) -> pl.LazyFrame:
+    return with_link_keys(frame, {USER_KEY: "userid"}).select(code, USER_KEY)
+
+
+def encode_account(frame: pl.LazyFrame, code: pl.Expr) -> pl.LazyFrame:
+    """Voicemail, Webex, Spark and Pexip accounts."""
+    return with_link_keys(frame, {USER_KEY: "userid"}).select(code, USER_KEY, is_site_level())
+
+
+def encode_agents(frame: pl.LazyFrame, code: pl.Expr) -> pl.LazyFrame:
+    platform = pl.col("platform").str.strip_chars().str.to_lowercase().alias("platform")
+    return with_link_keys(frame, {USER_KEY: "userid"}).select(
+        code, USER_KEY, is_site_level(), platform
+    )
+
+
+def encode_microsoft(frame: pl.LazyFrame, code: pl.Expr) -> pl.LazyFrame:
+    flags = (parsed_boolean(flag).alias(flag) for flag in MICROSOFT_FLAGS)
+    return with_link_keys(frame, {USER_KEY: "userid"}).select(
+        code, USER_KEY, is_site_level(), *flags
+    )
+
+
+ENCODERS: dict[str, Callable[[pl.LazyFrame, pl.Expr], pl.LazyFrame]] = {
+    "customers": encode_customers,
+    "sites": encode_customer_only,
+    "users": encode_users,
+    "phones": encode_phones,
+    "associated_devices": encode_associations,
+    "device_profiles": encode_profiles,
+    "remote_destination_profiles": encode_profiles,
+    "contact_center_agents": encode_agents,
+    "microsoft_accounts": encode_microsoft,
+    "phone_server_phones": encode_customer_only,
+}
+
+
+def encoded_inventory(inventory: Inventory) -> Inventory:
+    """Encode every table of an inventory of valid rows."""
+    seed = customer_seed(inventory.customers.select(CUSTOMER).collect().to_series())
+    return Inventory(
+        **{name: encode_table(name, getattr(inventory, name), seed) for name in inventory_tables()}
+    )
+
+
+def inventory_tables() -> tuple[str, ...]:
+    return tuple(Inventory.__dataclass_fields__)
+
+
+def resolve_users(frame: pl.LazyFrame, users: pl.LazyFrame, column: str = USER_KEY) -> pl.LazyFrame:
     """Add ``user_id``: the user of the same customer whose userid the key ``column`` names.
 
     It is null where no user matches. Every later step joins on the row number.
@@ -125,30 +218,18 @@ def resolve_users(
     return frame.join(keys, on=column, how="left", validate="m:1")
 
 
-def normalized_phones(inventory: Inventory, users: pl.LazyFrame) -> pl.LazyFrame:
-    """Return the phones with device class, level, a row number and the owner's user_id."""
-    # A drop has few distinct products, so each is classified once and joined back.
-    products = inventory.phones.select(pl.col("product").unique()).with_columns(device_class())
-    phones = (
-        with_link_keys(
-            inventory.phones.join(products, on="product", how="left", validate="m:1"),
-            {DEVICE_KEY: "device_name", OWNER_KEY: "owner_userid"},
-        )
-        .select(CUSTOMER, DEVICE_KEY, OWNER_KEY, "device_class", is_site_level())
-        .with_row_index(PHONE_ID)
-    )
+def numbered_phones(inventory: Inventory, users: pl.LazyFrame) -> pl.LazyFrame:
+    """Return the encoded phones with a row number and the owner's user_id."""
+    phones = inventory.phones.with_row_index(PHONE_ID)
     owners = users.select(pl.col(USER_KEY).alias(OWNER_KEY), pl.col(USER_ID).alias(OWNER_ID))
     return phones.join(owners, on=OWNER_KEY, how="left", validate="m:1")
 
 
-def normalized_associations(
+def resolved_associations(
     inventory: Inventory, users: pl.LazyFrame, phones: pl.LazyFrame
 ) -> pl.LazyFrame:
     """Return the associations with the user_id and phone_id they name, null where none."""
-    associations = with_link_keys(
-        inventory.associated_devices, {USER_KEY: "userid", DEVICE_KEY: "device_name"}
-    ).select(CUSTOMER, USER_KEY, DEVICE_KEY)
-    return resolve_users(associations, users).join(
+    return resolve_users(inventory.associated_devices, users).join(
         phones.select(DEVICE_KEY, PHONE_ID), on=DEVICE_KEY, how="left", validate="m:1"
     )
 
@@ -193,9 +274,8 @@ def phone_count(ownership: pl.LazyFrame, phones: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def linked_accounts(table: pl.LazyFrame, users: pl.LazyFrame) -> pl.LazyFrame:
-    """Return a profile or account table with the link key of its userid and the user_id it
-    names."""
-    return resolve_users(with_link_keys(table, {USER_KEY: "userid"}), users)
+    """Return an encoded profile or account table with the user_id its userid names."""
+    return resolve_users(table, users)
 
 
 def service_links(linked: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
@@ -224,15 +304,6 @@ def microsoft_links(microsoft: pl.LazyFrame) -> pl.LazyFrame:
         .group_by(USER_ID)
         .agg(pl.col("cisco_integrated").any().alias("ms_integrated"))
         .with_columns(pl.lit(value=True).alias("microsoft"))
-    )
-
-
-def microsoft_flags(accounts: pl.LazyFrame) -> pl.LazyFrame:
-    return accounts.with_columns(
-        parsed_boolean("teams").alias("teams"),
-        parsed_boolean("enterprise_voice").alias("enterprise_voice"),
-        parsed_boolean("o365_licensed").alias("o365_licensed"),
-        parsed_boolean("cisco_integrated").alias("cisco_integrated"),
     )
 
 
@@ -382,7 +453,7 @@ def subscriber_columns(features: pl.LazyFrame) -> pl.LazyFrame:
         is_cisco_and_ms_integrated().sum().alias(ReportColumn.cisco_and_ms_integrated),
         is_multi_vendor_user().sum().alias(ReportColumn.multi_vendor),
     ]
-    return subscribers.group_by(CUSTOMER).agg(*bucket_sums, *overlays)
+    return subscribers.group_by(CODE).agg(*bucket_sums, *overlays)
 
 
 def standalone_phone_columns(phones: pl.LazyFrame, ownership: pl.LazyFrame) -> pl.LazyFrame:
@@ -390,7 +461,7 @@ def standalone_phone_columns(phones: pl.LazyFrame, ownership: pl.LazyFrame) -> p
     standalone = phones.join(ownership.select(PHONE_ID), on=PHONE_ID, how="anti").filter(
         pl.col("is_site_level")
     )
-    return standalone.group_by(CUSTOMER).agg(
+    return standalone.group_by(CODE).agg(
         (pl.col("device_class") == DeviceClass.PHONE.value)
         .sum()
         .alias(ReportColumn.standalone_phones),
@@ -406,13 +477,13 @@ def unmatched_accounts(linked: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def count_rows(frame: pl.LazyFrame, column: str) -> pl.LazyFrame:
-    return frame.group_by(CUSTOMER).agg(pl.len().cast(pl.Int64).alias(column))
+    return frame.group_by(CODE).agg(pl.len().cast(pl.Int64).alias(column))
 
 
 def standalone_account_columns(linked: dict[str, pl.LazyFrame]) -> list[pl.LazyFrame]:
     """Webex and voicemail accounts at site level, and Spark accounts at any level, with no user."""
-    webex = unmatched_accounts(linked["webex_accounts"]).filter(is_site_level())
-    voicemail = unmatched_accounts(linked["voicemail_accounts"]).filter(is_site_level())
+    webex = unmatched_accounts(linked["webex_accounts"]).filter(pl.col("is_site_level"))
+    voicemail = unmatched_accounts(linked["voicemail_accounts"]).filter(pl.col("is_site_level"))
     spark = unmatched_accounts(linked["spark_accounts"])
     return [
         count_rows(webex, ReportColumn.standalone_webex),
@@ -422,10 +493,10 @@ def standalone_account_columns(linked: dict[str, pl.LazyFrame]) -> list[pl.LazyF
 
 
 def contact_center_columns(agents: pl.LazyFrame) -> pl.LazyFrame:
-    platform = pl.col("platform").str.strip_chars().str.to_lowercase()
+    platform = pl.col("platform")
     return (
-        agents.filter(is_site_level())
-        .group_by(CUSTOMER)
+        agents.filter(pl.col("is_site_level"))
+        .group_by(CODE)
         .agg(
             (platform == "ucce").sum().alias(ReportColumn.contact_center_enterprise),
             (platform == "uccx").sum().alias(ReportColumn.contact_center_express),
@@ -443,7 +514,7 @@ def microsoft_columns(microsoft: pl.LazyFrame, features: pl.LazyFrame) -> pl.Laz
         & ~pl.col("has_cisco_service").fill_null(value=False)
     )
     teams, voice = pl.col("teams"), pl.col("enterprise_voice")
-    return counted.group_by(CUSTOMER).agg(
+    return counted.group_by(CODE).agg(
         (teams & voice).sum().alias(ReportColumn.ms_teams_and_voice),
         (teams & ~voice).sum().alias(ReportColumn.ms_teams_no_voice),
         (pl.col("o365_licensed") & ~teams).sum().alias(ReportColumn.ms_o365_no_teams),
@@ -454,18 +525,18 @@ def pexip_only_column(pexip: pl.LazyFrame, features: pl.LazyFrame) -> pl.LazyFra
     """Users with only Pexip, plus Pexip accounts of no user: once per distinct normalized
     userid, and once per row without a userid."""
     pexip_users = (
-        features.filter(is_pexip_only_user()).group_by(CUSTOMER).agg(pl.len().alias("users"))
+        features.filter(is_pexip_only_user()).group_by(CODE).agg(pl.len().alias("users"))
     )
     without_user = (
         unmatched_accounts(pexip)
-        .group_by(CUSTOMER)
+        .group_by(CODE)
         .agg(
             pl.col(USER_KEY).drop_nulls().n_unique().alias("named"),
             pl.col(USER_KEY).is_null().sum().alias("unnamed"),
         )
     )
-    return pexip_users.join(without_user, on=CUSTOMER, how="full", coalesce=True).select(
-        CUSTOMER,
+    return pexip_users.join(without_user, on=CODE, how="full", coalesce=True).select(
+        CODE,
         (
             pl.col("users").fill_null(0)
             + pl.col("named").fill_null(0)
@@ -479,29 +550,28 @@ def pexip_only_column(pexip: pl.LazyFrame, features: pl.LazyFrame) -> pl.LazyFra
 def customer_flags(customers: pl.LazyFrame) -> pl.LazyFrame:
     return customers.select(
         CUSTOMER,
-        parsed_boolean("public_sector").fill_null(value=False).alias(ReportColumn.public_sector),
-        parsed_boolean("inactive_billing")
-        .fill_null(value=False)
-        .alias(ReportColumn.inactive_billing),
+        CODE,
+        pl.col("public_sector").alias(ReportColumn.public_sector),
+        pl.col("inactive_billing").alias(ReportColumn.inactive_billing),
     )
 
 
 def report_frames(inventory: Inventory) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     """Build the report and the dangling reference counts, to be collected together.
 
-    The report has one row per customer and the 35 columns in order, sorted by pkid bytes.
-    Frames used by several branches are cached, because Polars does not reliably share a
-    subplan once pushdown has made the branches differ.
+    ``inventory`` holds encoded tables. The report has one row per customer and the 35 columns
+    in order, sorted by pkid bytes. Frames used by several branches are cached, because Polars
+    does not reliably share a subplan once pushdown has made the branches differ.
     """
-    users = normalized_users(inventory).cache()
-    phones = normalized_phones(inventory, users).cache()
-    associations = normalized_associations(inventory, users, phones).cache()
+    users = inventory.users.with_row_index(USER_ID).cache()
+    phones = numbered_phones(inventory, users).cache()
+    associations = resolved_associations(inventory, users, phones).cache()
     ownership = phone_ownership(phones, associations).cache()
     linked = {
         table: linked_accounts(getattr(inventory, table), users).cache()
         for table in (*SERVICE_TABLES.values(), "contact_center_agents")
     }
-    microsoft = microsoft_flags(linked_accounts(inventory.microsoft_accounts, users)).cache()
+    microsoft = linked_accounts(inventory.microsoft_accounts, users).cache()
     features = user_features(
         users,
         phone_count(ownership, phones),
@@ -521,7 +591,7 @@ def report_frames(inventory: Inventory) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     ]
     report = customer_flags(inventory.customers)
     for part in parts:
-        report = report.join(part, on=CUSTOMER, how="left", validate="1:1")
+        report = report.join(part, on=CODE, how="left", validate="1:1")
 
     not_counts = (
         ReportColumn.customer_pkid,
