@@ -33,33 +33,6 @@ def report_text(drop: Path, partitions: int | None, on_invalid: str = "fail") ->
     return report_csv_text(result.report, [])
 
 
-@pytest.fixture(scope="module")
-def synthetic_drop(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A drop whose larger customers are spread over several part files per table."""
-    drop = tmp_path_factory.mktemp("synth") / "drop"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "vlf_frames.cli",
-            "synth",
-            str(drop),
-            "--subscribers",
-            "3000",
-            "--customers",
-            "9",
-            "--chunk-size",
-            "400",
-            "-q",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    return drop
-
-
 @pytest.mark.parametrize("partitions", [1, 2, 3, 7])
 def test_sample_drop_same_report(partitions: int) -> None:
     expected = build_report(SAMPLE_DROP)

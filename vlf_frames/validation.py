@@ -24,6 +24,7 @@ from vlf_frames.reading import (
     FILE_COLUMN,
     ORIGIN_COLUMNS,
     ROW_COLUMN,
+    DataFile,
     DropLayout,
     TableFiles,
     scan_file,
@@ -224,15 +225,18 @@ def table_schema(
     known_customers: pl.Series | None,
     known_sites: pl.Series | None,
     duplicated_keys: dict[str, pl.Series] | None = None,
+    *,
+    unique_keys: bool = True,
 ) -> pa.DataFrameSchema:
     """Return the table's model schema with its key and reference checks added.
 
     ``duplicated_keys`` maps the name of a one-column key to the values found more than once
-    in the whole table, for a caller that validates the table in parts.
+    in the whole table, for a caller that validates the table in parts. With
+    ``unique_keys=False`` the caller checks the keys itself.
     """
     schema = spec.model.to_schema()
     checks = list(schema.checks)
-    for key in spec.keys:
+    for key in spec.keys if unique_keys else ():
         if duplicated_keys is not None and key_name(key) in duplicated_keys:
             checks.append(not_duplicated_check(key, duplicated_keys[key_name(key)]))
         else:
@@ -253,6 +257,40 @@ def key_name(key: Key) -> str:
     return "unique_key(" + ", ".join(key.columns) + ")"
 
 
+def key_hashes(frame: pl.LazyFrame, keys: list[Key]) -> pl.LazyFrame:
+    """Return one column per key, named after it: a 128-bit hash of the key's columns.
+
+    Normalized columns are hashed trimmed and lower-cased. The hash is null where the key is
+    incomplete: a column is null, or a normalized column is blank.
+    """
+    staged = {name: f"__comparable_{name}" for key in keys for name in key.normalized}
+    # The normalized columns are bound in their own step, so each is computed once.
+    comparable = frame.with_columns(
+        comparable_id(name).alias(alias) for name, alias in staged.items()
+    )
+    hashes = []
+    for key in keys:
+        parts = [staged.get(name, name) for name in key.columns]
+        complete = pl.all_horizontal(
+            pl.col(part).str.len_bytes() > 0
+            if part in staged.values()
+            else pl.col(part).is_not_null()
+            for part in parts
+        )
+        hashed = hashed_tuple([pl.col(part) for part in parts])
+        hashes.append(pl.when(complete).then(hashed).alias(key_name(key)))
+    return comparable.select(hashes)
+
+
+def is_complete(parts: list[str], staged: dict[str, str]) -> pl.Expr:
+    """Return whether no part of a key is null, and no normalized part is blank."""
+    normalized = set(staged.values())
+    return pl.all_horizontal(
+        pl.col(part).str.len_bytes() > 0 if part in normalized else pl.col(part).is_not_null()
+        for part in parts
+    )
+
+
 def unique_key_check(key: Key) -> pa.Check:
     """Check that no two complete keys are equal, comparing normalized columns normalized.
 
@@ -262,32 +300,33 @@ def unique_key_check(key: Key) -> pa.Check:
     phones, Polars 2.1). Only when some numbers repeat are the text keys compared, so a
     duplicate is always a real one.
     """
-    staged = {name: f"__comparable_{name}" for name in key.normalized}
-    parts = [pl.col(staged.get(name, name)) for name in key.columns]
+    name = key_name(key)
+    staged = {column: f"__comparable_{column}" for column in key.normalized}
+    parts = [pl.col(staged.get(column, column)) for column in key.columns]
     complete = pl.all_horizontal(
-        pl.col(name).str.len_bytes() > 0 if name in staged.values() else pl.col(name).is_not_null()
-        for name in (staged.get(column, column) for column in key.columns)
+        pl.col(column).str.len_bytes() > 0
+        if column in staged.values()
+        else pl.col(column).is_not_null()
+        for column in (staged.get(column, column) for column in key.columns)
     )
-    hashed = pl.when(complete).then(hashed_tuple(parts))
 
     def is_unique(data: pa.PolarsData) -> pl.LazyFrame:
-        # The normalized columns are bound in their own step, so each is computed once.
-        comparable = data.lazyframe.with_columns(
-            comparable_id(name).alias(alias) for name, alias in staged.items()
-        )
+        hashed = pl.col(name)
         distinct, present = (
-            comparable.select(
-                hashed.drop_nulls().n_unique().alias("distinct"), hashed.count().alias("present")
-            )
+            key_hashes(data.lazyframe, [key])
+            .select(hashed.drop_nulls().n_unique().alias("distinct"), hashed.count())
             .collect()
             .row(0)
         )
         if distinct == present:
-            return data.lazyframe.select(pl.repeat(value=True, n=pl.len()).alias(key_name(key)))
+            return data.lazyframe.select(pl.repeat(value=True, n=pl.len()).alias(name))
+        comparable = data.lazyframe.with_columns(
+            comparable_id(column).alias(alias) for column, alias in staged.items()
+        )
         duplicated = pl.struct(parts).is_duplicated() & complete
         return comparable.select(~duplicated.fill_null(value=False))
 
-    return pa.Check(is_unique, name=key_name(key))
+    return pa.Check(is_unique, name=name)
 
 
 def not_duplicated_check(key: Key, duplicated: pl.Series) -> pa.Check:
@@ -342,12 +381,22 @@ def scan_table(table_files: TableFiles) -> pl.LazyFrame:
     spec = table_files.spec
     frames = [scan_file(data_file, spec) for data_file in table_files.files]
     combined = pl.concat(frames, how="diagonal") if len(frames) > 1 else frames[0]
-    present = combined.collect_schema()
+    return with_read_columns(combined, spec)
+
+
+def scan_data_file(data_file: DataFile, spec: TableSpec) -> pl.LazyFrame:
+    """Scan one file of a table as the columns the job reads and their origin."""
+    return with_read_columns(scan_file(data_file, spec), spec)
+
+
+def with_read_columns(frame: pl.LazyFrame, spec: TableSpec) -> pl.LazyFrame:
+    """Select the columns the job reads, an absent optional column as nulls, and the origin."""
+    present = frame.collect_schema()
     missing_optional = [name for name in spec.read_columns if name not in present]
-    combined = combined.with_columns(
+    frame = frame.with_columns(
         pl.lit(None, dtype=pl.String).alias(name) for name in missing_optional
     )
-    return combined.select(*spec.read_columns, *ORIGIN_COLUMNS)
+    return frame.select(*spec.read_columns, *ORIGIN_COLUMNS)
 
 
 def collect_table(table_files: TableFiles) -> pl.DataFrame:

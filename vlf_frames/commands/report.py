@@ -7,9 +7,9 @@ import logging
 import time
 from pathlib import Path
 
+from vlf_frames.chunked import SINGLE_PASS_BYTES, build_report_chunked, drop_bytes
 from vlf_frames.cli import add_verbosity_options
 from vlf_frames.errors import ConfigError, ExitCode
-from vlf_frames.partitioned import automatic_partitions, build_report_partitioned
 from vlf_frames.pipeline import InvalidDropError, ReportResult, build_report
 from vlf_frames.reading import locate_tables
 from vlf_frames.render import (
@@ -77,7 +77,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="N",
         help=(
             "process the drop in N partitions by customer to bound memory; 1 processes it at "
-            "once; 0 (default) chooses from the size of the drop's files"
+            "once; 0 (default) processes drops of up to 24 MiB at once and chooses N for "
+            "larger ones from the size of their files"
         ),
     )
     add_verbosity_options(parser)
@@ -88,10 +89,12 @@ def compute_report(args: argparse.Namespace, on_stage: StageStatus) -> ReportRes
     """Compute the report at once or in customer partitions, as --partitions requests."""
     if args.partitions < 0:
         raise ConfigError(f"--partitions must be 0 or more, found {args.partitions}.")
-    partitions = args.partitions or automatic_partitions(locate_tables(args.drop))
-    if partitions == 1:
+    if args.partitions == 1:
         return build_report(args.drop, on_invalid=args.on_invalid, on_stage=on_stage)
-    return build_report_partitioned(
+    partitions = args.partitions or None
+    if partitions is None and drop_bytes(locate_tables(args.drop)) <= SINGLE_PASS_BYTES:
+        return build_report(args.drop, on_invalid=args.on_invalid, on_stage=on_stage)
+    return build_report_chunked(
         args.drop, on_invalid=args.on_invalid, partitions=partitions, on_stage=on_stage
     )
 

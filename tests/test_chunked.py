@@ -1,0 +1,196 @@
+"""The chunked path gives the same results as processing the drop at once.
+
+It validates and encodes the drop while reading it, and counts customer partitions of encoded
+rows. When a check fails, it hands the drop to the text partitions, so the findings and the
+rejected rows must be the same as in one pass too.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+from drop_builder import phone, user, write_drop
+
+from vlf_frames import chunked, partitioned
+from vlf_frames.chunked import build_report_chunked
+from vlf_frames.errors import DropError
+from vlf_frames.pipeline import InvalidDropError, ReportResult, build_report
+from vlf_frames.validation import key_name
+from vlf_frames.writing import report_csv_text
+
+SAMPLE_DROP = Path(__file__).resolve().parent.parent / "data" / "sample"
+
+
+@pytest.fixture
+def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chunks of five rows, so that files are cut into batches and batches are put together."""
+    monkeypatch.setattr(chunked, "CHUNK_ROWS", 5)
+
+
+def assert_same_result(actual: ReportResult, expected: ReportResult) -> None:
+    assert report_csv_text(actual.report, []) == report_csv_text(expected.report, [])
+    assert actual.dangling == expected.dangling
+    assert {name: table.rows_read for name, table in actual.validation.tables.items()} == {
+        name: table.rows_read for name, table in expected.validation.tables.items()
+    }
+
+
+def took_chunked_path(result: ReportResult) -> bool:
+    return "encoding" in result.timings and "split" not in result.timings
+
+
+@pytest.mark.usefixtures("small_chunks")
+@pytest.mark.parametrize("partitions", [1, 2, 3, 7])
+def test_sample_drop_same_result(partitions: int) -> None:
+    actual = build_report_chunked(SAMPLE_DROP, partitions=partitions)
+
+    assert took_chunked_path(actual)
+    assert_same_result(actual, build_report(SAMPLE_DROP))
+
+
+@pytest.mark.parametrize("partitions", [1, 4, 11])
+def test_synthetic_drop_same_result(synthetic_drop: Path, partitions: int) -> None:
+    assert len(list((synthetic_drop / "users").glob("*.parquet"))) > 5
+    actual = build_report_chunked(synthetic_drop, partitions=partitions)
+
+    assert took_chunked_path(actual)
+    assert_same_result(actual, build_report(synthetic_drop))
+
+
+def test_synthetic_drop_in_small_chunks(
+    synthetic_drop: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(chunked, "CHUNK_ROWS", 997)
+    actual = build_report_chunked(synthetic_drop, partitions=3)
+
+    assert took_chunked_path(actual)
+    assert_same_result(actual, build_report(synthetic_drop))
+
+
+def test_csv_drop_same_result(tmp_path: Path) -> None:
+    drop = tmp_path / "drop"
+    shutil.copytree(SAMPLE_DROP, drop)
+    actual = build_report_chunked(drop, partitions=2)
+
+    assert {path.suffix for path in drop.iterdir()} == {".csv"}
+    assert took_chunked_path(actual)
+    assert_same_result(actual, build_report(SAMPLE_DROP))
+
+
+def two_user_files(
+    root: Path, first: list[dict[str, object]], second: list[dict[str, object]]
+) -> Path:
+    """Write a drop whose users are split over two files of one folder."""
+    drop = write_drop(root, users=first + second)
+    users = pl.read_csv(drop / "users.csv", infer_schema=False)
+    (drop / "users.csv").unlink()
+    (drop / "users").mkdir()
+    users.head(len(first)).write_parquet(drop / "users" / "part-0.parquet")
+    users.tail(len(second)).write_parquet(drop / "users" / "part-1.parquet")
+    return drop
+
+
+@pytest.mark.usefixtures("small_chunks")
+def test_duplicate_userid_in_two_files_found(tmp_path: Path) -> None:
+    """The two rows share a key only after trimming and lower-casing, in different chunks."""
+    first = [user(f"user{number}", user_pkid=f"U{number}") for number in range(6)]
+    drop = two_user_files(tmp_path, first, [user(" USER3 ", user_pkid="U-LATE")])
+
+    with pytest.raises(InvalidDropError) as chunked_error:
+        build_report_chunked(drop, partitions=2)
+    with pytest.raises(InvalidDropError) as expected_error:
+        build_report(drop)
+
+    findings = chunked_error.value.findings
+    assert findings == expected_error.value.findings
+    assert [(finding.check, finding.failing_rows) for finding in findings] == [
+        ("unique_key(customer_pkid, userid)", 1),
+        ("unique_key(customer_pkid, userid)", 1),
+    ]
+
+
+@pytest.mark.parametrize("on_invalid", ["fail", "quarantine"])
+def test_invalid_rows_same_findings_and_rejects(tmp_path: Path, on_invalid: str) -> None:
+    drop = write_drop(
+        tmp_path,
+        users=[user("anna"), user("  "), user("ben", customer="C-UNKNOWN")],
+        phones=[phone("SEP1", owner="anna"), phone("SEP2", product=" ")],
+    )
+    if on_invalid == "fail":
+        with pytest.raises(InvalidDropError) as chunked_error:
+            build_report_chunked(drop, partitions=2)
+        with pytest.raises(InvalidDropError) as expected_error:
+            build_report(drop)
+        # The text partitions list the checks of one file in another order than one pass.
+        assert sorted(chunked_error.value.findings, key=repr) == sorted(
+            expected_error.value.findings, key=repr
+        )
+        assert len(chunked_error.value.findings) == 4
+        return
+
+    actual = build_report_chunked(drop, partitions=2, on_invalid="quarantine")
+    expected = build_report(drop, on_invalid="quarantine")
+    assert_same_result(actual, expected)
+    assert actual.validation.rejects().height == 3
+    assert actual.validation.rejects().equals(expected.validation.rejects())
+
+
+def test_duplicate_pkid_across_partitions_found(tmp_path: Path) -> None:
+    drop = write_drop(
+        tmp_path,
+        phones=[phone(f"SEP{number}", phone_pkid=f"P{number}") for number in range(8)]
+        + [phone("SEP-OTHER", phone_pkid="P5")],
+    )
+
+    with pytest.raises(InvalidDropError) as error:
+        build_report_chunked(drop, partitions=3)
+
+    checks = [(finding.check, finding.failing_rows) for finding in error.value.findings]
+    assert checks == [("unique_key(phone_pkid)", 2)]
+
+
+def test_shared_key_hash_is_compared_as_text(
+    synthetic_drop: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Keys that only share a hash make the run check the drop again, and it is valid."""
+
+    def same_hash_for_all(frame: pl.LazyFrame, keys: list[object]) -> pl.LazyFrame:
+        return frame.select(
+            pl.col("customer_pkid").is_null().cast(pl.UInt128).alias(key_name(key))  # type: ignore[arg-type]
+            for key in keys
+        )
+
+    monkeypatch.setattr(chunked, "key_hashes", same_hash_for_all)
+    actual = build_report_chunked(synthetic_drop, partitions=3)
+
+    assert not took_chunked_path(actual)
+    assert_same_result(actual, build_report(synthetic_drop))
+
+
+def test_shared_pkid_hash_is_compared_as_text(
+    synthetic_drop: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def same_hash_for_all(column: str) -> pl.Expr:
+        return pl.col(column).is_null().cast(pl.UInt64)
+
+    monkeypatch.setattr(chunked, "pkid_hash", same_hash_for_all)
+    monkeypatch.setattr(partitioned, "pkid_hash", same_hash_for_all)
+    actual = build_report_chunked(synthetic_drop, partitions=3)
+
+    assert took_chunked_path(actual)
+    assert_same_result(actual, build_report(synthetic_drop))
+
+
+def test_unreadable_csv_row_names_table_and_file(tmp_path: Path) -> None:
+    drop = write_drop(tmp_path, users=[user("anna", user_pkid="U1")])
+    with (drop / "users.csv").open("ab") as file:
+        file.write(b"U2,C1,S1,bad\xff\xfeid\n")
+
+    with pytest.raises(DropError) as error:
+        build_report_chunked(drop, partitions=2)
+
+    assert "Table users" in str(error.value)
+    assert "users.csv" in str(error.value)
