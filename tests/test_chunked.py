@@ -112,6 +112,18 @@ def test_duplicate_userid_in_two_files_found(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.usefixtures("small_chunks")
+def test_duplicate_device_name_in_other_chunk_found(tmp_path: Path) -> None:
+    phones = [phone(f"SEP{number}", phone_pkid=f"P{number}") for number in range(9)]
+    drop = write_drop(tmp_path, phones=[*phones, phone("sep2 ", phone_pkid="P-LATE")])
+
+    with pytest.raises(InvalidDropError) as error:
+        build_report_chunked(drop, partitions=2)
+
+    checks = [(finding.check, finding.failing_rows) for finding in error.value.findings]
+    assert checks == [("unique_key(customer_pkid, device_name)", 2)]
+
+
 @pytest.mark.parametrize("on_invalid", ["fail", "quarantine"])
 def test_invalid_rows_same_findings_and_rejects(tmp_path: Path, on_invalid: str) -> None:
     drop = write_drop(

@@ -80,6 +80,12 @@ PARTITION_COLUMN = "__partition"
 KEYS_FOLDER = "keys"
 # Parent tables are small and validated whole, with every check.
 PARENTS = ("customers", "sites")
+# Unique keys whose hash is a link key the rules use already: both hash the customer pkid and
+# the trimmed, lower-cased id, and are null where the id is blank.
+LINK_KEYS = {
+    ("users", "unique_key(customer_pkid, userid)"): rules.USER_KEY,
+    ("phones", "unique_key(customer_pkid, device_name)"): rules.DEVICE_KEY,
+}
 
 
 class InvalidRowsError(Exception):
@@ -272,7 +278,11 @@ def write_encoded(
 def encoded_rows(spec: TableSpec, rows: pl.LazyFrame, seed: int) -> pl.LazyFrame:
     """Encode a table's rows for the rules, with the hashes of the keys within customers."""
     encoded = rules.encode_table(spec.name, rows, seed)
-    unique_keys = [key for key in spec.keys if len(key.columns) > 1]
+    unique_keys = [
+        key
+        for key in spec.keys
+        if len(key.columns) > 1 and (spec.name, key_name(key)) not in LINK_KEYS
+    ]
     if spec.name in PARENTS or not unique_keys:
         return encoded
     return pl.concat([encoded, key_hashes(rows, unique_keys)], how="horizontal")
@@ -365,7 +375,7 @@ def check_unique_keys(run: ChunkedRun, tables: dict[str, pl.DataFrame]) -> None:
         for key in table_files.spec.keys:
             if len(key.columns) == 1:
                 continue
-            column = pl.col(key_name(key))
+            column = pl.col(LINK_KEYS.get((name, key_name(key)), key_name(key)))
             distinct, present = frame.select(
                 column.drop_nulls().n_unique().alias("distinct"), column.count().alias("present")
             ).row(0)
