@@ -195,7 +195,7 @@ def encode_drop(run: ChunkedRun, on_stage: StageCallback | None) -> None:
         if on_stage is not None:
             on_stage(f"validate and encode {name}")
         schema = table_schema(table_files.spec, known_customers, known_sites, unique_keys=False)
-        for number, frame in enumerate(chunks(table_files)):
+        for number, frame in enumerate(timed(run, "reading", chunks(table_files))):
             started = time.perf_counter()
             _, findings = validate_frame(table_files.spec, table_files.form, (), frame, schema)
             run.add_time("validation", started)
@@ -203,6 +203,17 @@ def encode_drop(run: ChunkedRun, on_stage: StageCallback | None) -> None:
                 raise InvalidRowsError(f"Table {name} has invalid rows")
             run.rows_read[name] = run.rows_read.get(name, 0) + frame.height
             write_encoded(run, table_files.spec, frame, seed, chunk=number)
+
+
+def timed(run: ChunkedRun, stage: str, items: Iterator[pl.DataFrame]) -> Iterator[pl.DataFrame]:
+    """Yield the items, adding the time spent producing them to a stage."""
+    while True:
+        started = time.perf_counter()
+        item = next(items, None)
+        run.add_time(stage, started)
+        if item is None:
+            return
+        yield item
 
 
 def validate_whole(
@@ -214,6 +225,8 @@ def validate_whole(
     """Validate a parent table at once, with every check; it is small next to the others."""
     started = time.perf_counter()
     frame = collect_table(table_files)
+    run.add_time("reading", started)
+    started = time.perf_counter()
     schema = table_schema(table_files.spec, known_customers, known_sites)
     validated, findings = validate_frame(table_files.spec, table_files.form, (), frame, schema)
     run.add_time("validation", started)
@@ -343,10 +356,12 @@ def count_partitions(
     for partition in range(run.partitions):
         if on_stage is not None:
             on_stage(f"partition {partition + 1} of {run.partitions}")
-        tables = {}
-        for name in rules.inventory_tables():
-            folder = run.folder / name
-            tables[name] = read_pieces(folder, partition, empty[name].collect_schema())
+        started = time.perf_counter()
+        tables = {
+            name: read_pieces(run.folder / name, partition, empty[name].collect_schema())
+            for name in rules.inventory_tables()
+        }
+        run.add_time("rules", started)
         started = time.perf_counter()
         check_unique_keys(run, tables)
         run.add_time("validation", started)
