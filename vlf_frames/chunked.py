@@ -1,16 +1,17 @@
 """The report job for large drops: validate and encode while reading, then count per partition.
 
-The drop is read once, file by file and in chunks of at most ``CHUNK_ROWS`` rows. Each chunk is
+The drop is read once, file by file, in chunks of about ``CHUNK_ROWS`` rows. Each chunk is
 validated with its table's pandera model and the references to customers and sites, then
 encoded for the counting rules (``rules.encode_table``): a customer code, link keys, flags and
 one hash per unique key. The encoded rows are a fraction of the size of the text, and they are
 written to temporary files split by a hash of the customer. The primary keys' hashes are
 written split by their own value.
 
-The checks that need more than one chunk run on those hashes afterwards: a key is unique when
-the hashes of its table are distinct, per customer partition, or per hash partition for the
-primary keys; hashes seen more than once are compared as text. Then each customer partition is
-counted on its own.
+The checks that need more than one chunk run on those hashes afterwards. A key is unique when
+its hashes are distinct within each customer partition, or within each hash partition for the
+primary keys. The rows of a primary key hash seen more than once are read again and compared
+as text. A repeated hash of another key sends the drop to the text partitions described
+below. Then each customer partition is counted on its own.
 
 The fast path only decides whether the drop is valid. As soon as a check fails, the drop is
 processed again by ``partitioned.build_report_partitioned``, which describes every failing row
@@ -70,7 +71,7 @@ log = logging.getLogger(__name__)
 # text; the files of most drops are smaller, and each file is one chunk.
 CHUNK_ROWS = 1_000_000
 # Drops up to this size on disk are processed in one pass, which needs a few hundred megabytes
-# for them; larger ones are read in chunks.
+# for them. Larger drops are read in chunks.
 SINGLE_PASS_BYTES = 24 * 1024 * 1024
 # Input bytes per partition when the count is chosen automatically. Encoded rows take about a
 # fifth of the memory of the text, so a partition can hold more customers than in the text
@@ -147,7 +148,7 @@ def build_report_chunked(
             check_primary_keys(run)
             report, dangling = count_partitions(run, on_stage)
         except InvalidRowsError as failure:
-            log.info("%s; checking the drop again row by row to describe it.", failure)
+            log.info("%s, so the drop is read again in text partitions to describe it.", failure)
             return build_report_partitioned(
                 drop_dir,
                 on_invalid=on_invalid,
@@ -222,7 +223,7 @@ def validate_whole(
     known_customers: pl.Series | None,
     known_sites: pl.Series | None,
 ) -> pl.DataFrame:
-    """Validate a parent table at once, with every check; it is small next to the others."""
+    """Validate a parent table at once, with every check, because it is small."""
     started = time.perf_counter()
     frame = collect_table(table_files)
     run.add_time("reading", started)
