@@ -356,7 +356,7 @@ def results_table(measurements: list[Measurement], subscribers: int) -> Table:
             validation = statistics.median(measurement.validation_seconds)
             share = f"{validation / measurement.median_wall:.0%}"
         else:
-            # TODO: read the share from the report's stage timings once it prints them.
+            # The report logged no validation time, for example when it failed early.
             share = "n/a"
         table.add_row(
             measurement.name,
