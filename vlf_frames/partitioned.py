@@ -138,7 +138,7 @@ def split_drop(
 
 
 def pkid_hash(column: str) -> pl.Expr:
-    """Return a 64-bit hash of a primary key; equal keys have equal hashes."""
+    """Return a 64-bit hash of a primary key. Equal keys have equal hashes."""
     return pl.col(column).hash(seed=HASH_SEED)
 
 

@@ -22,7 +22,7 @@ from vlf_frames.normalize import (
     with_link_keys,
 )
 
-# The customer of every encoded row, as a 64-bit hash of its pkid; see ``customer_code``.
+# The customer of every encoded row, as a 64-bit hash of its pkid (see ``customer_code``).
 CODE = "customer_code"
 # Link keys: one number per (customer, trimmed and lower-cased id), null for no id.
 USER_KEY = "user_key"
@@ -123,7 +123,7 @@ def encode_table(name: str, frame: pl.LazyFrame, seed: int) -> pl.LazyFrame:
     """Reduce a table's valid rows to what the counting rules read: numbers and flags.
 
     Every step looks at one row at a time, so a table may be encoded in parts. Text becomes a
-    customer code, link keys, a device class and booleans; only the customers keep their
+    customer code, link keys, a device class and booleans. Only the customers keep their
     pkid, which the report shows. ``seed`` is the drop's ``customer_seed``.
     """
     encoder = ENCODERS.get(name, encode_account)
@@ -327,7 +327,7 @@ def user_links(linked: dict[str, pl.LazyFrame], phones: pl.LazyFrame) -> pl.Lazy
     service, and its Microsoft links.
 
     Phones, services and Microsoft accounts are stacked and grouped once. A Microsoft link is
-    a Teams or licensed Office 365 account; ms_integrated says whether one of them is
+    a Teams or licensed Office 365 account, and ms_integrated says whether one of them is
     Cisco-integrated.
     """
     services = [
