@@ -8,10 +8,13 @@ rejected rows must be the same as in one pass too.
 from __future__ import annotations
 
 import shutil
+import signal
+import time
 from pathlib import Path
 
 import polars as pl
 import pytest
+from cli_runner import FULL_OPTIONS, finish_cli, one_line, outcome, run_cli, start_cli
 from drop_builder import phone, user, write_drop
 
 from vlf_frames import chunked, partitioned
@@ -206,3 +209,46 @@ def test_unreadable_csv_row_names_table_and_file(tmp_path: Path) -> None:
 
     assert "Table users" in str(error.value)
     assert "users.csv" in str(error.value)
+
+
+def test_unusable_tmpdir_stops_run(synthetic_drop: Path, tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-folder"
+    output_dir = tmp_path / "out"
+    result = run_cli(
+        "report",
+        synthetic_drop,
+        "--output-dir",
+        output_dir,
+        *FULL_OPTIONS,
+        "--partitions",
+        "2",
+        env={"TMPDIR": str(missing)},
+    )
+
+    assert result.returncode == 2, outcome(result)
+    assert f"TMPDIR is set to '{missing}'" in one_line(result.stderr)
+    assert not output_dir.exists() or not any(output_dir.iterdir())
+
+
+def test_sigterm_removes_temporary_files(tmp_path: Path) -> None:
+    drop = tmp_path / "drop"
+    made = run_cli("synth", drop, "--subscribers", "40000", "-q")
+    assert made.returncode == 0, outcome(made)
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    output_dir = tmp_path / "out"
+    arguments = ["report", drop, "--output-dir", output_dir, *FULL_OPTIONS, "--partitions", "3"]
+    process = start_cli(arguments, env={"TMPDIR": str(temporary)})
+
+    # Wait until the run has made its folder of temporary files, then stop it.
+    deadline = time.monotonic() + 60
+    while not any(temporary.iterdir()) and process.poll() is None:
+        assert time.monotonic() < deadline, "the run made no temporary folder in 60 s"
+        time.sleep(0.005)
+    process.send_signal(signal.SIGTERM)
+    result = finish_cli(process)
+
+    assert result.returncode == 128 + signal.SIGTERM, outcome(result)
+    assert "Terminated by SIGTERM" in result.stderr
+    assert list(temporary.iterdir()) == []
+    assert not output_dir.exists() or not any(output_dir.iterdir())

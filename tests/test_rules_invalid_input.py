@@ -25,6 +25,7 @@ from drop_builder import (
 )
 
 from vlf_frames.errors import InvalidInputError
+from vlf_frames.pipeline import InvalidDropError, build_report
 
 TWO_CUSTOMERS: dict[str, Any] = {
     "customers": [customer("C1"), customer("C2")],
@@ -187,3 +188,16 @@ def test_same_userid_in_two_customers_is_valid(tmp_path: Path) -> None:
     )
 
     assert build_report_frame(drop).height == 2
+
+
+def test_two_checks_on_one_row_keep_order(tmp_path: Path) -> None:
+    """A site whose customer_pkid is blank fails two checks; reruns list them alike."""
+    drop = write_drop(tmp_path, sites=[site("S1"), site("S2", customer="  ")])
+    orders = []
+    for _ in range(5):
+        with pytest.raises(InvalidDropError) as error:
+            build_report(drop)
+        orders.append([(finding.table, finding.check) for finding in error.value.findings])
+
+    assert orders[0] == [("sites", "known_customer"), ("sites", "not_blank")]
+    assert all(order == orders[0] for order in orders)

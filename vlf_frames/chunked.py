@@ -41,6 +41,7 @@ from vlf_frames.partitioned import (
     duplicated_text,
     pkid_hash,
     pkid_keys,
+    temporary_root,
 )
 from vlf_frames.pipeline import (
     InvalidDropError,
@@ -50,6 +51,7 @@ from vlf_frames.pipeline import (
     validate_report,
 )
 from vlf_frames.reading import DataFile, DropLayout, TableFiles, locate_tables
+from vlf_frames.render import plural
 from vlf_frames.tables import CUSTOMER_KEY, SITE_KEY, TABLE_SPECS, TableSpec
 from vlf_frames.validation import (
     DropValidation,
@@ -140,8 +142,9 @@ def build_report_chunked(
         raise InvalidDropError(validation, quarantine_possible=False)
 
     count = partitions or automatic_partitions(layout)
-    log.info("Processing the drop in %d customer partitions of encoded rows", count)
-    with tempfile.TemporaryDirectory(prefix="vlf-frames-", dir=work_dir) as temporary:
+    log.info("Processing the drop in %s of encoded rows", plural(count, "customer partition"))
+    root = temporary_root(work_dir)
+    with tempfile.TemporaryDirectory(prefix="vlf-frames-", dir=root) as temporary:
         run = ChunkedRun(layout, count, Path(temporary))
         try:
             encode_drop(run, on_stage)
@@ -179,12 +182,14 @@ def encode_drop(run: ChunkedRun, on_stage: StageCallback | None) -> None:
     customers = run.layout.tables["customers"]
     sites = run.layout.tables["sites"]
     if on_stage is not None:
-        on_stage("validate customers")
+        on_stage("customers")
     valid_customers = validate_whole(run, customers, None, None)
     known_customers = valid_customers.get_column(CUSTOMER_KEY)
     seed = customer_seed(known_customers)
     write_encoded(run, customers.spec, valid_customers, seed, chunk=0)
 
+    if on_stage is not None:
+        on_stage("sites")
     valid_sites = validate_whole(run, sites, known_customers, None)
     known_sites = valid_sites.select(site_pair(CUSTOMER_KEY, SITE_KEY)).to_series()
     write_encoded(run, sites.spec, valid_sites, seed, chunk=0)
@@ -194,7 +199,7 @@ def encode_drop(run: ChunkedRun, on_stage: StageCallback | None) -> None:
         if table_files is None or name in PARENTS:
             continue
         if on_stage is not None:
-            on_stage(f"validate and encode {name}")
+            on_stage(f"encode {name}")
         schema = table_schema(table_files.spec, known_customers, known_sites, unique_keys=False)
         for number, frame in enumerate(timed(run, "reading", chunks(table_files))):
             started = time.perf_counter()
@@ -314,7 +319,8 @@ def write_pieces(folder: Path, frame: pl.DataFrame, chunk: int) -> None:
         except OSError as error:
             raise OutputError(
                 f"Cannot write the temporary partition files to {str(folder)!r}: {error}. "
-                "Point TMPDIR at a folder with room, or pass --partitions 1."
+                "They need about twice the size of the drop's Parquet files: point TMPDIR at "
+                "a folder with room, or pass --partitions 1 to process the drop in memory."
             ) from error
 
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import signal
 import sys
+import threading
 from collections.abc import Sequence
+from types import FrameType
 
 from vlf_frames import __version__
 from vlf_frames.errors import ExitCode, VlfError
@@ -23,6 +26,17 @@ COMMAND_MODULES = (
 )
 
 log = logging.getLogger(__name__)
+# Exit code of a run stopped by SIGTERM, as a shell reports a process killed by it.
+TERMINATED_EXIT_CODE = 128 + signal.SIGTERM
+
+
+class TerminatedError(Exception):
+    """The process received SIGTERM."""
+
+
+def raise_terminated(signum: int, frame: FrameType | None) -> None:
+    """Turn SIGTERM into an exception, so that temporary files are removed on the way out."""
+    raise TerminatedError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -61,6 +75,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     quiet = getattr(args, "quiet", False)
 
     configure_output(verbose=verbose, quiet=quiet)
+    # Only the main thread may set a signal handler; tests may call main from another one.
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous_handler = signal.signal(signal.SIGTERM, raise_terminated) if in_main_thread else None
     try:
         return int(args.handler(args))
     except VlfError as error:
@@ -69,6 +86,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print_error("Interrupted; no report was written.")
         return 130
+    except TerminatedError:
+        print_error("Terminated by SIGTERM; no report was written.")
+        return TERMINATED_EXIT_CODE
     except Exception as error:
         if verbose >= 2:
             log.exception("internal error")
@@ -77,6 +97,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             "rerun with -vv to see the traceback and report it with that output."
         )
         return int(ExitCode.INTERNAL)
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous_handler)
 
 
 if __name__ == "__main__":

@@ -54,9 +54,10 @@ def with_link_keys(frame: pl.LazyFrame, keys: Mapping[str, str]) -> pl.LazyFrame
     """Add, for each key name and id column, the link key of the row's customer and that id.
 
     A link key is the ``hashed_tuple`` of the customer pkid and the trimmed, lower-cased id.
-    It is null where the id is null or blank. Equal pairs get equal keys. Two different pairs get the same key with a probability of
-    about n² / 2¹²⁹ for n pairs (below 10⁻²³ for 30 million), while joining and grouping on
-    the number costs a quarter of doing so on the two strings (1.8 million rows, Polars 2.1).
+    It is null where the id is null or blank. Equal pairs get equal keys. Two different pairs
+    get the same key with a probability of about n² / 2¹²⁹ for n pairs (below 10⁻²³ for 30
+    million). Joining and grouping on the number costs a quarter of doing so on the two
+    strings (1.8 million rows, Polars 2.1).
     """
     staged = {name: f"__comparable_{name}" for name in keys}
     # The trimmed id is bound in its own step, because an expression that appears in several

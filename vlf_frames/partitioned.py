@@ -16,6 +16,7 @@ has about 15% of the users).
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -24,7 +25,7 @@ from typing import Final
 import polars as pl
 
 from vlf_frames import rules
-from vlf_frames.errors import DropError, OutputError
+from vlf_frames.errors import ConfigError, DropError, OutputError
 from vlf_frames.models import REPORT_COLUMNS
 from vlf_frames.pipeline import (
     InvalidDropError,
@@ -41,6 +42,7 @@ from vlf_frames.reading import (
     TableFiles,
     locate_tables,
 )
+from vlf_frames.render import plural
 from vlf_frames.tables import CUSTOMER_KEY, TABLE_SPECS, TableSpec
 from vlf_frames.validation import (
     EXAMPLE_COUNT,
@@ -67,6 +69,24 @@ BYTES_PER_PARTITION = 24 * 1024 * 1024
 # synthetic subscribers, lz4 split the drop in 1.8 s into 398 MB against 2.8 s and 233 MB for
 # zstd (Polars 2.1, 2 cores).
 TEMPORARY_COMPRESSION: Final = "lz4"
+
+
+def temporary_root(work_dir: Path | None) -> Path | None:
+    """Return the folder for temporary files, or None for the system default.
+
+    Python falls back to /tmp when TMPDIR names a folder it cannot use, so such a TMPDIR is
+    rejected here: the user set it to put the large temporary files somewhere else.
+    """
+    if work_dir is not None:
+        return work_dir
+    named = os.environ.get("TMPDIR")
+    if named and not (os.path.isdir(named) and os.access(named, os.W_OK | os.X_OK)):
+        raise ConfigError(
+            f"TMPDIR is set to {named!r}, which is not a writable folder. Large drops need "
+            "room for temporary files there: create the folder, make it writable, or unset "
+            "TMPDIR."
+        )
+    return None
 
 
 def automatic_partitions(layout: DropLayout) -> int:
@@ -215,8 +235,9 @@ def build_report_partitioned(
         raise InvalidDropError(validation, quarantine_possible=False)
 
     count = partitions or automatic_partitions(layout)
-    log.info("Processing the drop in %d customer partitions", count)
-    with tempfile.TemporaryDirectory(prefix="vlf-frames-", dir=work_dir) as temporary:
+    log.info("Processing the drop in %s of text rows", plural(count, "customer partition"))
+    root = temporary_root(work_dir)
+    with tempfile.TemporaryDirectory(prefix="vlf-frames-", dir=root) as temporary:
         folder = Path(temporary)
         split_drop(layout, count, folder, on_stage)
         duplicates = duplicated_pkids(layout, count, folder)

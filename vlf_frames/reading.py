@@ -142,6 +142,9 @@ def _partition_values(relative: Path) -> tuple[tuple[str, str | None], ...]:
     return tuple(values)
 
 
+FORMAT_NAMES = {"csv": "CSV", "parquet": "Parquet"}
+
+
 def scan_file(data_file: DataFile, spec: TableSpec) -> pl.LazyFrame:
     """Scan one file lazily with explicit types: every column of the table that the file has.
 
@@ -166,7 +169,7 @@ def scan_file(data_file: DataFile, spec: TableSpec) -> pl.LazyFrame:
         )
         raise DropError(
             f"Table {spec.name}: file {path!r} cannot be read as "
-            f"{data_file.format.upper()}: {error}. Export it again as {expected}."
+            f"{FORMAT_NAMES[data_file.format]}: {error}. Export it again as {expected}."
         ) from error
 
     # Polars renames a repeated CSV header name to "<name>_duplicated_<n>".

@@ -85,6 +85,8 @@ class StageStatus:
             text = f"Validating and counting {stage}"
         elif stage.startswith("split "):
             text = f"Splitting table {stage.removeprefix('split ')} into customer partitions"
+        elif stage.startswith("encode "):
+            text = f"Validating and encoding {stage.removeprefix('encode ')}"
         else:
             text = STAGE_TEXTS.get(stage, f"Validating {stage}")
         logging.getLogger("vlf_frames.stages").info("%s", text)

@@ -459,7 +459,9 @@ def failing_rows(frame: pl.DataFrame, failures: pl.DataFrame) -> pl.DataFrame:
 def describe_failures(
     spec: TableSpec, frame: pl.DataFrame, failures: pl.DataFrame
 ) -> list[Finding]:
-    rows = failing_rows(frame, failures).sort("index")
+    # Two checks that fail on the same row are listed in the order of their names, so that a
+    # rerun prints the findings in the same order.
+    rows = failing_rows(frame, failures).sort("index", "check", "column", nulls_last=True)
     findings = []
     for (file, check_name, column), group in rows.group_by(
         [FILE_COLUMN, "check", "column"], maintain_order=True

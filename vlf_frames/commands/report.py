@@ -16,6 +16,7 @@ from vlf_frames.render import (
     StageStatus,
     console,
     is_quiet,
+    plural,
     print_error,
     print_findings,
     print_summary,
@@ -138,9 +139,9 @@ def run(args: argparse.Namespace) -> int:
         outputs.insert(0, report_path)
 
     if result.validation.findings and not is_quiet():
-        console.print(
-            f"{sum(result.validation.rejected_rows.values()):,} invalid rows were set aside:"
-        )
+        rejected = sum(result.validation.rejected_rows.values())
+        verb = "was" if rejected == 1 else "were"
+        console.print(f"{plural(rejected, 'invalid row')} {verb} set aside:")
         print_findings(result.validation.findings)
     for stage, seconds in result.timings.items():
         log.info("%s: %.2f s", stage, seconds)
