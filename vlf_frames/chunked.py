@@ -52,7 +52,7 @@ from vlf_frames.pipeline import (
 )
 from vlf_frames.reading import DataFile, DropLayout, TableFiles, locate_tables
 from vlf_frames.render import plural
-from vlf_frames.tables import CUSTOMER_KEY, SITE_KEY, TABLE_SPECS, TableSpec
+from vlf_frames.tables import CUSTOMER_KEY, TABLE_SPECS, TableSpec
 from vlf_frames.validation import (
     DropValidation,
     ValidatedTable,
@@ -62,7 +62,7 @@ from vlf_frames.validation import (
     key_hashes,
     key_name,
     scan_data_file,
-    site_pair,
+    site_key,
     table_schema,
     validate_frame,
 )
@@ -191,7 +191,7 @@ def encode_drop(run: ChunkedRun, on_stage: StageCallback | None) -> None:
     if on_stage is not None:
         on_stage("sites")
     valid_sites = validate_whole(run, sites, known_customers, None)
-    known_sites = valid_sites.select(site_pair(CUSTOMER_KEY, SITE_KEY)).to_series()
+    known_sites = valid_sites.select(site_key()).to_series()
     write_encoded(run, sites.spec, valid_sites, seed, chunk=0)
 
     for name in TABLE_SPECS:
