@@ -252,3 +252,22 @@ def test_sigterm_removes_temporary_files(tmp_path: Path) -> None:
     assert "Terminated by SIGTERM" in result.stderr
     assert list(temporary.iterdir()) == []
     assert not output_dir.exists() or not any(output_dir.iterdir())
+
+
+def test_fallback_starts_after_encoded_files_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    drop = write_drop(tmp_path / "input", users=[user("anna"), user("  ")])
+    work_dir = tmp_path / "work"
+    work_dir.mkdir()
+    seen: list[list[Path]] = []
+
+    def text_partitions(*arguments: object, **options: object) -> ReportResult:
+        seen.append(list(work_dir.iterdir()))
+        return partitioned.build_report_partitioned(*arguments, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(chunked, "build_report_partitioned", text_partitions)
+    with pytest.raises(InvalidDropError):
+        build_report_chunked(drop, partitions=2, work_dir=work_dir)
+
+    assert seen == [[]]

@@ -144,21 +144,25 @@ def build_report_chunked(
     count = partitions or automatic_partitions(layout)
     log.info("Processing the drop in %s of encoded rows", plural(count, "customer partition"))
     root = temporary_root(work_dir)
+    failure: InvalidRowsError | None = None
     with tempfile.TemporaryDirectory(prefix="vlf-frames-", dir=root) as temporary:
         run = ChunkedRun(layout, count, Path(temporary))
         try:
             encode_drop(run, on_stage)
             check_primary_keys(run)
             report, dangling = count_partitions(run, on_stage)
-        except InvalidRowsError as failure:
-            log.info("%s, so the drop is read again in text partitions to describe it.", failure)
-            return build_report_partitioned(
-                drop_dir,
-                on_invalid=on_invalid,
-                partitions=partitions,
-                on_stage=on_stage,
-                work_dir=work_dir,
-            )
+        except InvalidRowsError as error:
+            failure = error
+    # The encoded files are removed first, so that the two paths never need room at once.
+    if failure is not None:
+        log.info("%s, so the drop is read again in text partitions to describe it.", failure)
+        return build_report_partitioned(
+            drop_dir,
+            on_invalid=on_invalid,
+            partitions=partitions,
+            on_stage=on_stage,
+            work_dir=work_dir,
+        )
 
     validation.tables = {
         name: ValidatedTable(
