@@ -271,3 +271,38 @@ def test_fallback_starts_after_encoded_files_removed(
         build_report_chunked(drop, partitions=2, work_dir=work_dir)
 
     assert seen == [[]]
+
+
+@pytest.mark.parametrize("drop_kind", ["valid", "invalid rows", "missing column"])
+def test_validate_in_partitions_same_output(tmp_path: Path, drop_kind: str) -> None:
+    """``validate --partitions 3`` reads the drop in chunks and prints what one pass prints."""
+    drop = write_drop(
+        tmp_path / "input",
+        users=[user("anna"), user("  ")] if drop_kind == "invalid rows" else [user("anna")],
+        phones=[phone("SEP1", owner="anna"), phone("SEP2", product=" ")],
+    )
+    if drop_kind == "valid":
+        drop = write_drop(tmp_path / "valid", users=[user("anna")])
+    if drop_kind == "missing column":
+        users = pl.read_csv(drop / "users.csv", infer_schema=False).drop("userid")
+        users.write_csv(drop / "users.csv")
+
+    one_pass = run_cli("validate", drop, "--partitions", "1")
+    chunked_run = run_cli("validate", drop, "--partitions", "3")
+
+    expected_code = 0 if drop_kind == "valid" else 1
+    assert one_pass.returncode == expected_code, outcome(one_pass)
+    assert chunked_run.returncode == expected_code, outcome(chunked_run)
+    assert "Traceback" not in chunked_run.stderr
+    verdict = one_line(chunked_run.stderr.strip().splitlines()[-1])
+    if drop_kind == "missing column":
+        # In chunks, a file that does not fit the schema stops the run before any row check.
+        assert "column userid, check column_in_dataframe" in one_line(chunked_run.stderr)
+        assert verdict == (
+            "The drop is invalid: failed checks: 1, invalid rows: 0. "
+            "Some files do not fit the schema."
+        )
+        return
+    assert verdict == one_line(one_pass.stderr.strip().splitlines()[-1])
+    if drop_kind == "invalid rows":
+        assert verdict == "The drop is invalid: failed checks: 2, invalid rows: 2."

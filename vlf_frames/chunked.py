@@ -32,7 +32,7 @@ from pathlib import Path
 import polars as pl
 
 from vlf_frames import rules
-from vlf_frames.errors import DropError, OutputError
+from vlf_frames.errors import ConfigError, DropError, OutputError
 from vlf_frames.models import REPORT_COLUMNS
 from vlf_frames.normalize import customer_seed
 from vlf_frames.partitioned import (
@@ -114,6 +114,16 @@ def drop_bytes(layout: DropLayout) -> int:
         for table in layout.tables.values()
         for data_file in table.files
     )
+
+
+def runs_in_one_pass(drop_dir: Path, partitions: int) -> bool:
+    """Return whether ``--partitions`` asks for one pass: 1, or 0 for a drop of at most
+    ``SINGLE_PASS_BYTES``."""
+    if partitions < 0:
+        raise ConfigError(f"--partitions must be 0 or more, found {partitions}.")
+    if partitions == 1:
+        return True
+    return partitions == 0 and drop_bytes(locate_tables(drop_dir)) <= SINGLE_PASS_BYTES
 
 
 def automatic_partitions(layout: DropLayout) -> int:

@@ -7,11 +7,10 @@ import logging
 import time
 from pathlib import Path
 
-from vlf_frames.chunked import SINGLE_PASS_BYTES, build_report_chunked, drop_bytes
+from vlf_frames.chunked import build_report_chunked, runs_in_one_pass
 from vlf_frames.cli import add_verbosity_options
 from vlf_frames.errors import ConfigError, ExitCode
 from vlf_frames.pipeline import InvalidDropError, ReportResult, build_report
-from vlf_frames.reading import locate_tables
 from vlf_frames.render import (
     StageStatus,
     console,
@@ -71,6 +70,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "rows with their reasons to a rejects file next to the report and report the rest"
         ),
     )
+    add_partitions_option(parser)
+    add_verbosity_options(parser)
+    parser.set_defaults(handler=run)
+
+
+def add_partitions_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--partitions``, shared by the commands that read a whole drop."""
     parser.add_argument(
         "--partitions",
         type=int,
@@ -82,21 +88,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "larger ones from the size of their files"
         ),
     )
-    add_verbosity_options(parser)
-    parser.set_defaults(handler=run)
 
 
 def compute_report(args: argparse.Namespace, on_stage: StageStatus) -> ReportResult:
     """Compute the report at once or in customer partitions, as --partitions requests."""
-    if args.partitions < 0:
-        raise ConfigError(f"--partitions must be 0 or more, found {args.partitions}.")
-    if args.partitions == 1:
-        return build_report(args.drop, on_invalid=args.on_invalid, on_stage=on_stage)
-    partitions = args.partitions or None
-    if partitions is None and drop_bytes(locate_tables(args.drop)) <= SINGLE_PASS_BYTES:
+    if runs_in_one_pass(args.drop, args.partitions):
         return build_report(args.drop, on_invalid=args.on_invalid, on_stage=on_stage)
     return build_report_chunked(
-        args.drop, on_invalid=args.on_invalid, partitions=partitions, on_stage=on_stage
+        args.drop, on_invalid=args.on_invalid, partitions=args.partitions or None, on_stage=on_stage
     )
 
 
