@@ -84,8 +84,8 @@ def add_partitions_option(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help=(
             "process the drop in N partitions by customer to bound memory; 1 processes it at "
-            "once; 0 (default) processes drops of up to 24 MiB at once and chooses N for "
-            "larger ones from the size of their files"
+            "once; 0 (default) processes drops of up to 24 MiB at once and larger ones in one "
+            "partition per 32 MiB of their files"
         ),
     )
 
