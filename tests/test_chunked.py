@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
@@ -20,6 +21,7 @@ from drop_builder import phone, user, write_drop
 from vlf_frames import chunked, partitioned
 from vlf_frames.chunked import build_report_chunked
 from vlf_frames.errors import DropError
+from vlf_frames.partitioned import build_report_partitioned
 from vlf_frames.pipeline import InvalidDropError, ReportResult, build_report
 from vlf_frames.validation import key_name
 from vlf_frames.writing import report_csv_text
@@ -199,13 +201,17 @@ def test_shared_pkid_hash_is_compared_as_text(
     assert_same_result(actual, build_report(synthetic_drop))
 
 
-def test_unreadable_csv_row_names_table_and_file(tmp_path: Path) -> None:
+@pytest.mark.parametrize("build", [build_report_chunked, build_report_partitioned])
+def test_unreadable_csv_row_names_table_and_file(
+    tmp_path: Path, build: Callable[..., ReportResult]
+) -> None:
+    """Both partition paths name the table and file of a row that is not UTF-8."""
     drop = write_drop(tmp_path, users=[user("anna", user_pkid="U1")])
     with (drop / "users.csv").open("ab") as file:
         file.write(b"U2,C1,S1,bad\xff\xfeid\n")
 
     with pytest.raises(DropError) as error:
-        build_report_chunked(drop, partitions=2)
+        build(drop, partitions=2)
 
     assert "Table users" in str(error.value)
     assert "users.csv" in str(error.value)
@@ -232,8 +238,8 @@ def test_unusable_tmpdir_stops_run(synthetic_drop: Path, tmp_path: Path) -> None
 
 def test_sigterm_removes_temporary_files(tmp_path: Path) -> None:
     drop = tmp_path / "drop"
-    made = run_cli("synth", drop, "--subscribers", "40000", "-q")
-    assert made.returncode == 0, outcome(made)
+    synth_result = run_cli("synth", drop, "--subscribers", "40000", "-q")
+    assert synth_result.returncode == 0, outcome(synth_result)
     temporary = tmp_path / "tmp"
     temporary.mkdir()
     output_dir = tmp_path / "out"

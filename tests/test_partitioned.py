@@ -12,7 +12,7 @@ import pytest
 from drop_builder import customer, phone, site, user, write_drop
 
 from vlf_frames import partitioned
-from vlf_frames.errors import DropError, InvalidInputError
+from vlf_frames.errors import InvalidInputError
 from vlf_frames.partitioned import HASH_SEED, build_report_partitioned
 from vlf_frames.pipeline import InvalidDropError, build_report
 from vlf_frames.writing import report_csv_text
@@ -158,18 +158,6 @@ def test_rejects_ordered_by_line_number(tmp_path: Path) -> None:
     rows = actual.validation.rejects().get_column("row").to_list()
     assert rows == [f"line {number}" for number in range(14, 25)]
     assert actual.validation.rejects().equals(expected)
-
-
-def test_unreadable_csv_row_names_table(tmp_path: Path) -> None:
-    drop = write_drop(tmp_path, users=[user("anna", user_pkid="U1")])
-    with (drop / "users.csv").open("ab") as file:
-        file.write(b"U2,C1,S1,bad\xff\xfeid\n")
-
-    with pytest.raises(DropError) as error:
-        build_report_partitioned(drop, partitions=2)
-
-    assert "Table users" in str(error.value)
-    assert "users.csv" in str(error.value)
 
 
 def test_duplicate_pkid_examples_show_customers(tmp_path: Path) -> None:

@@ -38,13 +38,14 @@ from vlf_frames.normalize import customer_seed
 from vlf_frames.partitioned import (
     HASH_SEED,
     build_report_partitioned,
+    checked_layout,
     duplicated_text,
     pkid_hash,
     pkid_keys,
+    summary_table,
     temporary_root,
 )
 from vlf_frames.pipeline import (
-    InvalidDropError,
     OnInvalid,
     ReportResult,
     StageCallback,
@@ -54,9 +55,6 @@ from vlf_frames.reading import DataFile, DropLayout, TableFiles, locate_tables
 from vlf_frames.render import plural
 from vlf_frames.tables import CUSTOMER_KEY, TABLE_SPECS, TableSpec
 from vlf_frames.validation import (
-    DropValidation,
-    ValidatedTable,
-    check_file_schemas,
     collect_table,
     empty_rejects,
     key_hashes,
@@ -70,7 +68,7 @@ from vlf_frames.validation import (
 log = logging.getLogger(__name__)
 
 # Rows validated and encoded at a time. A chunk of phones takes a few hundred megabytes as
-# text; the files of most drops are smaller, and each file is one chunk.
+# text. Smaller files are put together into one chunk.
 CHUNK_ROWS = 1_000_000
 # Drops up to this size on disk are processed in one pass, which needs a few hundred megabytes
 # for them. Larger drops are read in chunks.
@@ -117,7 +115,7 @@ def drop_bytes(layout: DropLayout) -> int:
 
 
 def runs_in_one_pass(drop_dir: Path, partitions: int) -> bool:
-    """Return whether ``--partitions`` asks for one pass: 1, or 0 for a drop of at most
+    """Return whether ``--partitions`` requests one pass: 1, or 0 for a drop of at most
     ``SINGLE_PASS_BYTES``."""
     if partitions < 0:
         raise ConfigError(f"--partitions must be 0 or more, found {partitions}.")
@@ -144,13 +142,8 @@ def build_report_chunked(
     The result is the same as ``pipeline.build_report``. When the drop has invalid rows, it
     is the result of ``partitioned.build_report_partitioned``.
     """
-    layout = locate_tables(drop_dir)
-    validation = DropValidation(layout)
-    for table_files in layout.tables.values():
-        validation.findings.extend(check_file_schemas(table_files))
-    if validation.stops_run:
-        raise InvalidDropError(validation, quarantine_possible=False)
-
+    validation = checked_layout(drop_dir)
+    layout = validation.layout
     count = partitions or automatic_partitions(layout)
     log.info("Processing the drop in %s of encoded rows", plural(count, "customer partition"))
     root = temporary_root(work_dir)
@@ -175,14 +168,7 @@ def build_report_chunked(
         )
 
     validation.tables = {
-        name: ValidatedTable(
-            table_files.spec,
-            table_files.form,
-            tuple(data_file.path for data_file in table_files.files),
-            run.rows_read.get(name, 0),
-            pl.DataFrame(schema=dict.fromkeys(table_files.spec.read_columns, pl.String)),
-            empty_rejects(),
-        )
+        name: summary_table(table_files, run.rows_read.get(name, 0), empty_rejects())
         for name, table_files in layout.tables.items()
     }
     started = time.perf_counter()
@@ -260,7 +246,8 @@ def chunks(table_files: TableFiles) -> Iterator[pl.DataFrame]:
     """Yield the rows of every file of a table in chunks of about ``CHUNK_ROWS`` rows.
 
     Small files are put together, because every check and write has a fixed cost per call:
-    validating 2.1 million phones took 0.07 s at once and 0.4 s in 40 files.
+    validating one million synthetic subscribers took 1.36 s in their 62 files and 0.91 s in
+    chunks of a million rows.
     """
     pending: list[pl.DataFrame] = []
     pending_rows = 0
@@ -339,7 +326,7 @@ def write_pieces(folder: Path, frame: pl.DataFrame, chunk: int) -> None:
 
 
 def read_pieces(folder: Path, partition: int, schema: pl.Schema) -> pl.DataFrame:
-    """Read one partition of an encoded table; a partition no row went to is empty."""
+    """Read one partition of an encoded table. A partition that no row went to is empty."""
     target = folder / f"{partition}"
     files = sorted(target.glob("*.arrow"), key=lambda path: int(path.stem))
     if not files:
@@ -348,7 +335,7 @@ def read_pieces(folder: Path, partition: int, schema: pl.Schema) -> pl.DataFrame
 
 
 def check_primary_keys(run: ChunkedRun) -> None:
-    """Stop when a primary key occurs twice in its table, over all partitions."""
+    """Raise ``InvalidRowsError`` when a primary key occurs twice in its table."""
     started = time.perf_counter()
     for name, table_files in run.layout.tables.items():
         if name in PARENTS:
@@ -371,7 +358,10 @@ def check_primary_keys(run: ChunkedRun) -> None:
 def count_partitions(
     run: ChunkedRun, on_stage: StageCallback | None
 ) -> tuple[pl.DataFrame, dict[str, int]]:
-    """Check the keys within customers and count each partition; return report and danglings."""
+    """Check the keys within customers and count each partition.
+
+    Return the report and the dangling reference counts of all partitions.
+    """
     reports, danglings = [], []
     empty = empty_encoded()
     for partition in range(run.partitions):
@@ -403,7 +393,7 @@ def count_partitions(
 
 
 def check_unique_keys(run: ChunkedRun, tables: dict[str, pl.DataFrame]) -> None:
-    """Stop when two rows of a partition share a unique key within their customer."""
+    """Raise ``InvalidRowsError`` when two rows of a partition may share a unique key."""
     for name, frame in tables.items():
         table_files = run.layout.tables.get(name)
         if table_files is None or name in PARENTS:

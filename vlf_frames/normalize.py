@@ -80,8 +80,8 @@ def hashed_tuple(parts: list[pl.Expr]) -> pl.Expr:
     """Return a 128-bit number per row made of two 64-bit hashes of the parts, never null.
 
     Each half is the exclusive or of one hash per part, with a seed per half and position.
-    Hashing the parts one by one cost a fifth of hashing them as a struct (2.1 million phones,
-    Polars 2.1).
+    Hashing the parts one by one took 0.021 s against 0.038 s for hashing them as a struct
+    (customer and device name of 2.1 million phones, Polars 2.1).
     """
     high, low = (
         reduce(

@@ -227,12 +227,8 @@ def build_report_partitioned(
     """
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    layout = locate_tables(drop_dir)
-    validation = DropValidation(layout)
-    for table_files in layout.tables.values():
-        validation.findings.extend(check_file_schemas(table_files))
-    if validation.stops_run:
-        raise InvalidDropError(validation, quarantine_possible=False)
+    validation = checked_layout(drop_dir)
+    layout = validation.layout
 
     count = partitions or automatic_partitions(layout)
     log.info("Processing the drop in %s of text rows", plural(count, "customer partition"))
@@ -269,6 +265,21 @@ def build_report_partitioned(
     report = validate_report(pl.concat(reports).sort(REPORT_COLUMNS[0]))
     dangling_total = pl.concat(dangling_parts).sum().row(0, named=True)
     return ReportResult(report, validation, dangling_total, timings)
+
+
+def checked_layout(drop_dir: Path) -> DropValidation:
+    """Locate the drop's tables and check each file's schema, raising when one does not fit.
+
+    A file whose columns or types do not fit cannot be set aside row by row, so no partition
+    is written for a drop that has one.
+    """
+    layout = locate_tables(drop_dir)
+    validation = DropValidation(layout)
+    for table_files in layout.tables.values():
+        validation.findings.extend(check_file_schemas(table_files))
+    if validation.stops_run:
+        raise InvalidDropError(validation, quarantine_possible=False)
+    return validation
 
 
 def validate_partition(
@@ -308,16 +319,27 @@ def merge_tables(
     for name, table_files in layout.tables.items():
         tables = [part[name] for part in parts if name in part]
         rejected = [table.rejected for table in tables if table.rejected.height]
-        spec = table_files.spec
-        merged[name] = ValidatedTable(
-            spec,
-            table_files.form,
-            tuple(data_file.path for data_file in table_files.files),
+        merged[name] = summary_table(
+            table_files,
             sum(table.rows_read for table in tables),
-            pl.DataFrame(schema=dict.fromkeys(spec.read_columns, pl.String)),
             pl.concat(rejected) if rejected else empty_rejects(),
         )
     return merged
+
+
+def summary_table(
+    table_files: TableFiles, rows_read: int, rejected: pl.DataFrame
+) -> ValidatedTable:
+    """Return what the run summary needs of a table: the rows read and rejected, no valid rows."""
+    spec = table_files.spec
+    return ValidatedTable(
+        spec,
+        table_files.form,
+        tuple(data_file.path for data_file in table_files.files),
+        rows_read,
+        pl.DataFrame(schema=dict.fromkeys(spec.read_columns, pl.String)),
+        rejected,
+    )
 
 
 def merge_findings(parts: list[list[Finding]]) -> list[Finding]:

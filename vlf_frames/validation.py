@@ -297,9 +297,9 @@ def unique_key_check(key: Key) -> pa.Check:
 
     The key's columns are first hashed into one 128-bit number per row: when the numbers of
     the complete keys are all distinct, so are the keys, and every row passes. Counting the
-    distinct numbers costs about a tenth of finding the duplicated text keys (2.1 million
-    phones, Polars 2.1). Only when some numbers repeat are the text keys compared, so a
-    duplicate is always a real one.
+    distinct numbers took 0.07 s against 0.52 s for finding the duplicated text keys (phone
+    pkids of 2.1 million phones, Polars 2.1). Only when some numbers repeat are the text keys
+    compared, so a duplicate is always a real one.
     """
     name = key_name(key)
     staged = {column: f"__comparable_{column}" for column in key.normalized}
@@ -353,7 +353,7 @@ def known_customer_check(known_customers: pl.Series) -> pa.Check:
 def known_site_check(known_sites: pl.Series) -> pa.Check:
     """Check that each site_pkid names a valid site of the same customer.
 
-    ``known_sites`` holds the ``site_key`` of every valid site. Checking a million phones
+    ``known_sites`` contains the ``site_key`` of every valid site. Checking a million phones
     against 290,000 sites took 0.035 s with hashes against 0.097 s with joined texts (Polars
     2.1), because each check builds its set anew. An unknown pair passes only if its 128-bit
     hash equals that of a valid site, with a probability below 10⁻²⁰.
