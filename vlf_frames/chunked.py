@@ -1,23 +1,35 @@
-"""The report job for large drops: validate and encode while reading, then count per partition.
+"""The report job for large drops: validate and encode while reading, then count in parts.
 
 The drop is read once, file by file, in chunks of about ``CHUNK_ROWS`` rows. Each chunk is
 validated with its table's pandera model and the references to customers and sites, then
-encoded for the counting rules (``rules.encode_table``): a customer code, link keys, flags and
-one hash per unique key. The encoded rows are a fraction of the size of the text, and they are
-written to temporary files split by a hash of the customer. The primary keys' hashes are
-written split by their own value.
+encoded for the counting rules (``rules.encode_table``): a customer code, link keys and flags.
+The encoded rows are a fraction of the size of the text. They are written to temporary files,
+split into parts by a hash of a key, so that the rows that must meet are in the same part:
+
+- users, profiles and accounts by their user key;
+- phones and associations by their device key, and each phone's owner link by its user key;
+- sites and Phone Server phones by customer code;
+- the hashes of the other keys by their own value.
 
 The checks that need more than one chunk run on those hashes afterwards. A key is unique when
-its hashes are distinct within each customer partition, or within each hash partition for the
-primary keys. The rows of a primary key hash seen more than once are read again and compared
-as text. A repeated hash of another key sends the drop to the text partitions described
-below. Then each customer partition is counted on its own.
+its hashes are distinct within each part. The rows of a primary key hash seen more than once
+are read again and compared as text. A repeated hash of another key sends the drop to the text
+partitions described below.
+
+Then the drop is counted in three passes over the parts, none of which holds more than one
+part in memory, however large a customer is:
+
+1. per device part, each association gets the phone_id of the phone it names, and these links
+   are written to the user part of their user key;
+2. per user part, the users are counted with their links, profiles and accounts, and the phones
+   that belong to a user are marked in one flag per phone;
+3. per device part, the phones that belong to no user are counted.
+
+Every report column is a sum, so the counts of the parts add up to the report.
 
 The fast path only decides whether the drop is valid. As soon as a check fails, the drop is
 processed again by ``partitioned.build_report_partitioned``, which describes every failing row
 and sets rows aside in quarantine mode, so the findings and rejects are the same in both paths.
-
-NOTE: the encoded rows of the largest customer have to fit in memory with its partition.
 """
 
 from __future__ import annotations
@@ -25,7 +37,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,7 +45,6 @@ import polars as pl
 
 from vlf_frames import rules
 from vlf_frames.errors import ConfigError, DropError, OutputError
-from vlf_frames.models import REPORT_COLUMNS
 from vlf_frames.normalize import customer_seed
 from vlf_frames.partitioned import (
     HASH_SEED,
@@ -53,7 +64,7 @@ from vlf_frames.pipeline import (
 )
 from vlf_frames.reading import DataFile, DropLayout, TableFiles, locate_tables
 from vlf_frames.render import plural
-from vlf_frames.tables import CUSTOMER_KEY, TABLE_SPECS, TableSpec
+from vlf_frames.tables import CUSTOMER_KEY, TABLE_SPECS, Key, TableSpec
 from vlf_frames.validation import (
     collect_table,
     empty_rejects,
@@ -73,20 +84,24 @@ CHUNK_ROWS = 1_000_000
 # Drops up to this size on disk are processed in one pass, which needs a few hundred megabytes
 # for them. Larger drops are read in chunks.
 SINGLE_PASS_BYTES = 24 * 1024 * 1024
-# Input bytes per partition when the count is chosen automatically. Smaller partitions bring
-# the peak down to the largest customer's: at 10 million synthetic subscribers, 12, 24 and 48
-# partitions peaked at 1.60, 1.44 and 1.23 GiB and took 40.9, 39.1 and 41.2 s.
+# Input bytes per part when the count is chosen automatically.
 BYTES_PER_PARTITION = 32 * 1024 * 1024
 PARTITION_COLUMN = "__partition"
 KEYS_FOLDER = "keys"
+OWNER_LINKS = "owner_links"
+ASSOCIATION_LINKS = "association_links"
 # Parent tables are small and validated whole, with every check.
 PARENTS = ("customers", "sites")
+# Tables split by device key, and tables split by customer code; the others by user key.
+DEVICE_TABLES = ("phones", "associated_devices")
+CUSTOMER_TABLES = ("sites", "phone_server_phones")
 # Unique keys whose hash is a link key the rules use already: both hash the customer pkid and
-# the trimmed, lower-cased id, and are null where the id is blank.
+# the trimmed, lower-cased id, and are null where the id is blank. Each table is split by it.
 LINK_KEYS = {
     ("users", "unique_key(customer_pkid, userid)"): rules.USER_KEY,
     ("phones", "unique_key(customer_pkid, device_name)"): rules.DEVICE_KEY,
 }
+PHONE_COLUMNS = (rules.PHONE_ID, rules.CODE, "device_class", "is_site_level")
 
 
 class InvalidRowsError(Exception):
@@ -100,6 +115,10 @@ class ChunkedRun:
     folder: Path
     timings: dict[str, float] = field(default_factory=dict)
     rows_read: dict[str, int] = field(default_factory=dict)
+    customers: pl.DataFrame = field(default_factory=pl.DataFrame)
+    # The phones read so far, and the class flags of each, in phone_id order.
+    phone_count: int = 0
+    classes: list[rules.PhoneClasses] = field(default_factory=list)
 
     def add_time(self, stage: str, started: float) -> None:
         self.timings[stage] = self.timings.get(stage, 0.0) + time.perf_counter() - started
@@ -145,7 +164,7 @@ def build_report_chunked(
     validation = checked_layout(drop_dir)
     layout = validation.layout
     count = partitions or automatic_partitions(layout)
-    log.info("Processing the drop in %s of encoded rows", plural(count, "customer partition"))
+    log.info("Processing the drop in %s of encoded rows", plural(count, "part"))
     root = temporary_root(work_dir)
     failure: InvalidRowsError | None = None
     with tempfile.TemporaryDirectory(prefix="vlf-frames-", dir=root) as temporary:
@@ -153,7 +172,8 @@ def build_report_chunked(
         try:
             encode_drop(run, on_stage)
             check_primary_keys(run)
-            report, dangling = count_partitions(run, on_stage)
+            check_unique_keys(run)
+            report, dangling = count_parts(run, on_stage)
         except InvalidRowsError as error:
             failure = error
     # The encoded files are removed first, so that the two paths never need room at once.
@@ -186,7 +206,7 @@ def encode_drop(run: ChunkedRun, on_stage: StageCallback | None) -> None:
     valid_customers = validate_whole(run, customers, None, None)
     known_customers = valid_customers.get_column(CUSTOMER_KEY)
     seed = customer_seed(known_customers)
-    write_encoded(run, customers.spec, valid_customers, seed, chunk=0)
+    run.customers = rules.encode_table("customers", valid_customers.lazy(), seed).collect()
 
     if on_stage is not None:
         on_stage("sites")
@@ -277,35 +297,55 @@ def batches(table_files: TableFiles) -> Iterator[pl.DataFrame]:
 def write_encoded(
     run: ChunkedRun, spec: TableSpec, frame: pl.DataFrame, seed: int, *, chunk: int
 ) -> None:
-    """Encode valid rows and write them, split by customer, and their primary key hashes."""
+    """Encode valid rows and write them split into parts, with the hashes of their keys."""
     started = time.perf_counter()
     rows = frame.lazy()
-    by_customer = pl.col(CUSTOMER_KEY).hash(seed=HASH_SEED) % run.partitions
-    encoded = pl.concat(
-        [encoded_rows(spec, rows, seed), rows.select(by_customer.alias(PARTITION_COLUMN))],
-        how="horizontal",
-    ).collect()
-    write_pieces(run.folder / spec.name, encoded, chunk)
+    encoded = rules.encode_table(spec.name, rows, seed)
+    if spec.name == "phones":
+        encoded = encoded.with_row_index(rules.PHONE_ID, offset=run.phone_count)
+    keys = unique_keys(spec)
+    encoded_rows, hashes = pl.collect_all([encoded, key_hashes(rows, keys)])
+    if spec.name == "phones":
+        run.phone_count += encoded_rows.height
+        run.classes.append(rules.PhoneClasses.of(encoded_rows.get_column("device_class")))
+        links = rules.owner_links(encoded_rows.lazy()).collect()
+        write_parts(run, OWNER_LINKS, links, rules.USER_KEY, chunk)
+        encoded_rows = encoded_rows.drop(rules.OWNER_KEY)
+    write_parts(run, spec.name, encoded_rows, part_key(spec.name), chunk)
+    for key in keys:
+        name = key_name(key)
+        write_parts(run, f"{KEYS_FOLDER}/{spec.name}.{name}", hashes.select(name), name, chunk)
     for column in () if spec.name in PARENTS else pkid_keys(spec):
-        hashes = frame.select(
+        pkid_hashes = frame.select(
             pkid_hash(column).alias(column),
             (pkid_hash(column) % run.partitions).alias(PARTITION_COLUMN),
         )
-        write_pieces(run.folder / KEYS_FOLDER / f"{spec.name}.{column}", hashes, chunk)
+        write_pieces(run.folder / KEYS_FOLDER / f"{spec.name}.{column}", pkid_hashes, chunk)
     run.add_time("encoding", started)
 
 
-def encoded_rows(spec: TableSpec, rows: pl.LazyFrame, seed: int) -> pl.LazyFrame:
-    """Encode a table's rows for the rules, with the hashes of the keys within customers."""
-    encoded = rules.encode_table(spec.name, rows, seed)
-    unique_keys = [
+def part_key(name: str) -> str:
+    """Return the encoded column whose hash chooses the part of a table's rows."""
+    if name in DEVICE_TABLES:
+        return rules.DEVICE_KEY
+    if name in CUSTOMER_TABLES:
+        return rules.CODE
+    return rules.USER_KEY
+
+
+def unique_keys(spec: TableSpec) -> list[Key]:
+    """Return the keys within customers whose hashes are checked in their own files."""
+    return [
         key
         for key in spec.keys
         if len(key.columns) > 1 and (spec.name, key_name(key)) not in LINK_KEYS
     ]
-    if spec.name in PARENTS or not unique_keys:
-        return encoded
-    return pl.concat([encoded, key_hashes(rows, unique_keys)], how="horizontal")
+
+
+def write_parts(run: ChunkedRun, name: str, frame: pl.DataFrame, key: str, chunk: int) -> None:
+    """Write a frame's rows split into parts by the hash of the column ``key``."""
+    part = pl.col(key).hash(seed=HASH_SEED) % run.partitions
+    write_pieces(run.folder / name, frame.with_columns(part.alias(PARTITION_COLUMN)), chunk)
 
 
 def write_pieces(folder: Path, frame: pl.DataFrame, chunk: int) -> None:
@@ -325,13 +365,17 @@ def write_pieces(folder: Path, frame: pl.DataFrame, chunk: int) -> None:
             ) from error
 
 
-def read_pieces(folder: Path, partition: int, schema: pl.Schema) -> pl.DataFrame:
-    """Read one partition of an encoded table. A partition that no row went to is empty."""
+def read_pieces(
+    folder: Path, partition: int, schema: pl.Schema, columns: Sequence[str] | None = None
+) -> pl.DataFrame:
+    """Read one part of an encoded table, or only some of its columns. A part that no row went
+    to is empty."""
     target = folder / f"{partition}"
     files = sorted(target.glob("*.arrow"), key=lambda path: int(path.stem))
+    names = list(schema) if columns is None else list(columns)
     if not files:
-        return pl.DataFrame(schema=schema)
-    return pl.concat([pl.read_ipc(path) for path in files])
+        return pl.DataFrame(schema={name: schema[name] for name in names})
+    return pl.concat([pl.read_ipc(path, columns=names) for path in files])
 
 
 def check_primary_keys(run: ChunkedRun) -> None:
@@ -355,65 +399,123 @@ def check_primary_keys(run: ChunkedRun) -> None:
     run.add_time("validation", started)
 
 
-def count_partitions(
+def check_unique_keys(run: ChunkedRun) -> None:
+    """Raise ``InvalidRowsError`` when two rows of a part share the hash of a unique key.
+
+    This checks the keys written to their own files; ``count_parts`` checks the link keys
+    that split users and phones.
+    """
+    started = time.perf_counter()
+    for name, table_files in run.layout.tables.items():
+        for key in () if name in PARENTS else unique_keys(table_files.spec):
+            column = key_name(key)
+            schema = pl.Schema({column: pl.UInt128()})
+            for partition in range(run.partitions):
+                folder = run.folder / KEYS_FOLDER / f"{name}.{column}"
+                require_distinct(read_pieces(folder, partition, schema), name, column)
+    run.add_time("validation", started)
+
+
+def require_distinct(frame: pl.DataFrame, table: str, column: str) -> None:
+    """Raise ``InvalidRowsError`` when a hash occurs twice in a column; nulls are left out."""
+    distinct, present = frame.select(
+        pl.col(column).drop_nulls().n_unique().alias("distinct"),
+        pl.col(column).count().alias("present"),
+    ).row(0)
+    if distinct < present:
+        raise InvalidRowsError(f"Table {table} may have a duplicate {column}")
+
+
+def count_parts(
     run: ChunkedRun, on_stage: StageCallback | None
 ) -> tuple[pl.DataFrame, dict[str, int]]:
-    """Check the keys within customers and count each partition.
+    """Count the encoded parts in three passes.
 
-    Return the report and the dangling reference counts of all partitions.
+    Return the report and the dangling reference counts of all parts.
     """
-    reports, danglings = [], []
-    empty = empty_encoded()
+    schemas = encoded_schemas()
     for partition in range(run.partitions):
         if on_stage is not None:
-            on_stage(f"partition {partition + 1} of {run.partitions}")
+            on_stage(f"link {partition + 1} of {run.partitions}")
+        started = time.perf_counter()
+        phones = read_pieces(
+            run.folder / "phones", partition, schemas["phones"], [rules.DEVICE_KEY, rules.PHONE_ID]
+        )
+        run.add_time("rules", started)
+        started = time.perf_counter()
+        require_distinct(phones, "phones", rules.DEVICE_KEY)
+        run.add_time("validation", started)
+        started = time.perf_counter()
+        associations = read_pieces(
+            run.folder / "associated_devices", partition, schemas["associated_devices"]
+        )
+        links = rules.association_links(phones.lazy(), associations.lazy()).collect()
+        write_parts(run, ASSOCIATION_LINKS, links, rules.USER_KEY, partition)
+        run.add_time("rules", started)
+
+    classes = rules.PhoneClasses.concat(run.classes)
+    owned = rules.owned_phones(run.phone_count)
+    totals = pl.DataFrame()
+    danglings = []
+    for partition in range(run.partitions):
+        if on_stage is not None:
+            on_stage(f"count users {partition + 1} of {run.partitions}")
         started = time.perf_counter()
         tables = {
-            name: read_pieces(run.folder / name, partition, empty[name].collect_schema())
-            for name in rules.inventory_tables()
+            name: read_pieces(run.folder / name, partition, schemas[name]).lazy()
+            for name in (*rules.ACCOUNT_TABLES, *CUSTOMER_TABLES, OWNER_LINKS, ASSOCIATION_LINKS)
         }
+        users = read_pieces(run.folder / "users", partition, schemas["users"])
         run.add_time("rules", started)
         started = time.perf_counter()
-        check_unique_keys(run, tables)
+        require_distinct(users, "users", rules.USER_KEY)
         run.add_time("validation", started)
-
         started = time.perf_counter()
-        inventory = rules.Inventory(
-            **{
-                name: frame.lazy().select(empty[name].collect_schema().names())
-                for name, frame in tables.items()
-            }
+        part = rules.UserPart(
+            users=users.lazy(),
+            owner_links=tables[OWNER_LINKS],
+            association_links=tables[ASSOCIATION_LINKS],
+            accounts={name: tables[name] for name in rules.ACCOUNT_TABLES},
+            sites=tables["sites"],
+            phone_server_phones=tables["phone_server_phones"],
         )
-        report, dangling = pl.collect_all(list(rules.report_frames(inventory)))
-        run.add_time("rules", started)
-        reports.append(report)
+        counts, dangling, owned_ids = rules.user_counts(part, classes)
+        owned.scatter(owned_ids, values=True)
+        totals = added_counts(totals, counts.lazy())
         danglings.append(dangling)
-    report = pl.concat(reports).sort(REPORT_COLUMNS[0])
+        run.add_time("rules", started)
+
+    for partition in range(run.partitions):
+        if on_stage is not None:
+            on_stage(f"count phones {partition + 1} of {run.partitions}")
+        started = time.perf_counter()
+        phones = read_pieces(run.folder / "phones", partition, schemas["phones"], PHONE_COLUMNS)
+        totals = added_counts(totals, rules.standalone_phone_columns(phones, owned))
+        run.add_time("rules", started)
+
+    report = rules.customer_report(run.customers.lazy(), totals.lazy()).collect()
     return report, pl.concat(danglings).sum().row(0, named=True)
 
 
-def check_unique_keys(run: ChunkedRun, tables: dict[str, pl.DataFrame]) -> None:
-    """Raise ``InvalidRowsError`` when two rows of a partition may share a unique key."""
-    for name, frame in tables.items():
-        table_files = run.layout.tables.get(name)
-        if table_files is None or name in PARENTS:
-            continue
-        for key in table_files.spec.keys:
-            if len(key.columns) == 1:
-                continue
-            column = pl.col(LINK_KEYS.get((name, key_name(key)), key_name(key)))
-            distinct, present = frame.select(
-                column.drop_nulls().n_unique().alias("distinct"), column.count().alias("present")
-            ).row(0)
-            if distinct < present:
-                raise InvalidRowsError(f"Table {name} may have a duplicate {key_name(key)}")
+def added_counts(totals: pl.DataFrame, counts: pl.LazyFrame) -> pl.DataFrame:
+    """Add a part's counts per customer to the running totals, empty at first."""
+    if totals.is_empty() and not totals.columns:
+        return rules.summed_counts([counts]).collect()
+    return rules.summed_counts([totals.lazy(), counts]).collect()
 
 
-def empty_encoded() -> dict[str, pl.LazyFrame]:
-    """Return each table's encoded frame with no rows, for its schema."""
-    return {
-        name: encoded_rows(
-            spec, pl.LazyFrame(schema=dict.fromkeys(spec.read_columns, pl.String)), seed=0
-        )
+def encoded_schemas() -> dict[str, pl.Schema]:
+    """Return the columns of each folder of encoded rows."""
+    schemas = {
+        name: rules.encode_table(
+            name, pl.LazyFrame(schema=dict.fromkeys(spec.read_columns, pl.String)), seed=0
+        ).collect_schema()
         for name, spec in TABLE_SPECS.items()
     }
+    phones = schemas["phones"]
+    # The phones' owner keys are written as owner links.
+    kept = {name: dtype for name, dtype in phones.items() if name != rules.OWNER_KEY}
+    schemas["phones"] = pl.Schema({rules.PHONE_ID: pl.UInt32(), **kept})
+    links = pl.Schema({rules.USER_KEY: phones[rules.DEVICE_KEY], rules.PHONE_ID: pl.UInt32()})
+    schemas[OWNER_LINKS] = schemas[ASSOCIATION_LINKS] = links
+    return schemas

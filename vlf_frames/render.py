@@ -87,6 +87,12 @@ class StageStatus:
             text = f"Splitting table {stage.removeprefix('split ')} into customer partitions"
         elif stage.startswith("encode "):
             text = f"Validating and encoding {stage.removeprefix('encode ')}"
+        elif stage.startswith("link "):
+            text = f"Linking associations to phones, part {stage.removeprefix('link ')}"
+        elif stage.startswith("count users "):
+            text = f"Counting users, part {stage.removeprefix('count users ')}"
+        elif stage.startswith("count phones "):
+            text = f"Counting phones of no user, part {stage.removeprefix('count phones ')}"
         else:
             text = STAGE_TEXTS.get(stage, f"Validating {stage}")
         logging.getLogger("vlf_frames.stages").info("%s", text)

@@ -28,10 +28,10 @@ CODE = "customer_code"
 USER_KEY = "user_key"
 DEVICE_KEY = "device_key"
 OWNER_KEY = "owner_key"
-# Row numbers of users and phones, used as compact join keys once ids are resolved.
+# Row numbers of users and phones, used as compact join keys once ids are resolved. A
+# phone_id is the phone's number in the whole drop, in the order its rows were read.
 USER_ID = "user_id"
 PHONE_ID = "phone_id"
-OWNER_ID = "owner_id"
 
 
 class DeviceClass(StrEnum):
@@ -212,54 +212,70 @@ def inventory_tables() -> tuple[str, ...]:
     return tuple(Inventory.__dataclass_fields__)
 
 
-def resolve_users(frame: pl.LazyFrame, users: pl.LazyFrame, column: str = USER_KEY) -> pl.LazyFrame:
-    """Add ``user_id``: the user of the same customer whose userid the key ``column`` names.
+def resolve_users(frame: pl.LazyFrame, users: pl.LazyFrame) -> pl.LazyFrame:
+    """Add ``user_id``: the user of the same customer whose userid the row's user key names.
 
     It is null where no user matches. Every later step joins on the row number.
     """
-    keys = users.select(pl.col(USER_KEY).alias(column), USER_ID)
-    return frame.join(keys, on=column, how="left", validate="m:1")
+    return frame.join(users.select(USER_KEY, USER_ID), on=USER_KEY, how="left", validate="m:1")
 
 
-def numbered_phones(inventory: Inventory, users: pl.LazyFrame) -> pl.LazyFrame:
-    """Return the phones by row number, with class, level, the owner's user_id, and whether
-    an owner is named."""
-    phones = inventory.phones.with_row_index(PHONE_ID)
-    owners = users.select(pl.col(USER_KEY).alias(OWNER_KEY), pl.col(USER_ID).alias(OWNER_ID))
-    return phones.join(owners, on=OWNER_KEY, how="left", validate="m:1").select(
-        PHONE_ID,
-        CODE,
-        "device_class",
-        "is_site_level",
-        OWNER_ID,
-        pl.col(OWNER_KEY).is_not_null().alias("names_owner"),
+def association_links(phones: pl.LazyFrame, associations: pl.LazyFrame) -> pl.LazyFrame:
+    """Return the user key of every association, with the phone_id of the phone it names.
+
+    The phone_id is null where no phone of the customer has that device name. The phones and
+    associations may be any part of the drop that holds every row of the device keys it holds.
+    """
+    devices = phones.select(DEVICE_KEY, PHONE_ID)
+    return associations.join(devices, on=DEVICE_KEY, how="left", validate="m:1").select(
+        USER_KEY, PHONE_ID
     )
 
 
-def resolved_associations(inventory: Inventory, users: pl.LazyFrame) -> pl.LazyFrame:
-    """Return the associations with the user_id and phone_id they name, null where none."""
-    # The phones' row numbers are those of numbered_phones.
-    devices = inventory.phones.with_row_index(PHONE_ID).select(DEVICE_KEY, PHONE_ID)
-    return (
-        resolve_users(inventory.associated_devices, users)
-        .join(devices, on=DEVICE_KEY, how="left", validate="m:1")
-        .select(USER_ID, PHONE_ID)
+def owner_links(phones: pl.LazyFrame) -> pl.LazyFrame:
+    """Return the owner's user key and the phone_id of every phone that names an owner."""
+    return phones.filter(pl.col(OWNER_KEY).is_not_null()).select(
+        pl.col(OWNER_KEY).alias(USER_KEY), PHONE_ID
     )
 
 
-def phone_ownership(phones: pl.LazyFrame, associations: pl.LazyFrame) -> pl.LazyFrame:
+@dataclass(frozen=True)
+class PhoneClasses:
+    """Two flags per phone, at the position of its phone_id: whether it counts towards a
+    user's phone count, and whether it is a Spark Remote Device. Booleans take one bit each."""
+
+    counted: pl.Series
+    spark_remote_device: pl.Series
+
+    @classmethod
+    def of(cls, device_classes: pl.Series) -> PhoneClasses:
+        """Return the flags of phones given in phone_id order."""
+        return cls(
+            device_classes.is_in(COUNTED_CLASSES),
+            device_classes == DeviceClass.SPARK_REMOTE_DEVICE.value,
+        )
+
+    @classmethod
+    def concat(cls, parts: list[PhoneClasses]) -> PhoneClasses:
+        empty = pl.Series(dtype=pl.Boolean)
+        return cls(
+            pl.concat([part.counted for part in parts]) if parts else empty,
+            pl.concat([part.spark_remote_device for part in parts]) if parts else empty,
+        )
+
+
+def phone_ownership(owners: pl.DataFrame, associations: pl.DataFrame) -> pl.DataFrame:
     """Return the distinct (user_id, phone_id) pairs where the phone belongs to the user.
 
     A phone belongs to a user of the same customer when the user's associated devices name it
     or its owner_userid is the user's userid. Links to unknown users or phones link nothing.
     """
-    by_association = associations.select(USER_ID, PHONE_ID).drop_nulls()
-    by_owner = phones.select(pl.col(OWNER_ID).alias(USER_ID), PHONE_ID).drop_nulls()
-    # Both row numbers packed in one integer are deduplicated in about 70% of the time of two
+    links = pl.concat([owners.select(USER_ID, PHONE_ID), associations.select(USER_ID, PHONE_ID)])
+    # Both numbers packed in one integer are deduplicated in about 70% of the time of two
     # columns (6.6 million pairs, Polars 2.1).
     pair = pl.col(USER_ID).cast(pl.UInt64) * 2**32 + pl.col(PHONE_ID).cast(pl.UInt64)
     return (
-        pl.concat([by_association, by_owner])
+        links.drop_nulls()
         .select(pair.alias("pair"))
         .unique()
         .select(
@@ -269,16 +285,19 @@ def phone_ownership(phones: pl.LazyFrame, associations: pl.LazyFrame) -> pl.Lazy
     )
 
 
-def phone_links(ownership: pl.DataFrame, phones: pl.DataFrame) -> pl.LazyFrame:
+def phone_links(ownership: pl.DataFrame, classes: PhoneClasses) -> pl.LazyFrame:
     """Return each (user_id, phone) pair with whether the phone counts and whether it is a
     Spark Remote Device."""
-    # Phone ids are row numbers, so a phone's class is found by position: 0.04 s against
-    # 0.45 s for a join (6.6 million pairs, Polars 2.1).
-    device = phones.sort(PHONE_ID).get_column("device_class").gather(ownership.get_column(PHONE_ID))
-    return ownership.lazy().select(
-        USER_ID,
-        device.is_in(COUNTED_CLASSES).alias("counted_phone"),
-        (device == DeviceClass.SPARK_REMOTE_DEVICE.value).alias("spark_remote_device"),
+    # A phone's flags are found by position: 0.04 s against 0.45 s for a join (6.6 million
+    # pairs, Polars 2.1).
+    phone_ids = ownership.get_column(PHONE_ID)
+    return (
+        ownership.select(USER_ID)
+        .with_columns(
+            classes.counted.gather(phone_ids).alias("counted_phone"),
+            classes.spark_remote_device.gather(phone_ids).alias("spark_remote_device"),
+        )
+        .lazy()
     )
 
 
@@ -299,7 +318,9 @@ def phone_count() -> pl.Expr:
     )
 
 
-def linked_account_tables(inventory: Inventory, users: pl.LazyFrame) -> dict[str, pl.LazyFrame]:
+def linked_account_tables(
+    accounts: dict[str, pl.LazyFrame], users: pl.LazyFrame
+) -> dict[str, pl.LazyFrame]:
     """Return every encoded profile and account table with the user_id its userid names.
 
     The tables are stacked and joined to the users once, because each join builds a hash
@@ -308,7 +329,7 @@ def linked_account_tables(inventory: Inventory, users: pl.LazyFrame) -> dict[str
     """
     stacked = pl.concat(
         [
-            getattr(inventory, table).with_columns(pl.lit(position, dtype=pl.UInt8).alias(SOURCE))
+            accounts[table].with_columns(pl.lit(position, dtype=pl.UInt8).alias(SOURCE))
             for position, table in enumerate(ACCOUNT_TABLES)
         ],
         how="diagonal",
@@ -316,7 +337,7 @@ def linked_account_tables(inventory: Inventory, users: pl.LazyFrame) -> dict[str
     resolved = resolve_users(stacked, users).cache()
     return {
         table: resolved.filter(pl.col(SOURCE) == position).select(
-            *getattr(inventory, table).collect_schema().names(), USER_ID
+            *accounts[table].collect_schema().names(), USER_ID
         )
         for position, table in enumerate(ACCOUNT_TABLES)
     }
@@ -500,12 +521,15 @@ def subscriber_columns(features: pl.LazyFrame) -> pl.LazyFrame:
     return subscribers.group_by(CODE).agg(*bucket_sums, *overlays)
 
 
-def standalone_phone_columns(phones: pl.LazyFrame, ownership: pl.LazyFrame) -> pl.LazyFrame:
-    """Count phones at site level that belong to no user, of class phone and analog."""
-    standalone = phones.join(ownership.select(PHONE_ID), on=PHONE_ID, how="anti").filter(
-        pl.col("is_site_level")
+def standalone_phone_columns(phones: pl.DataFrame, owned: pl.Series) -> pl.LazyFrame:
+    """Count phones at site level that belong to no user, of class phone and analog.
+
+    ``owned`` says at the position of each phone_id whether the phone belongs to a user.
+    """
+    standalone = phones.filter(
+        ~owned.gather(phones.get_column(PHONE_ID)) & phones.get_column("is_site_level")
     )
-    return standalone.group_by(CODE).agg(
+    return standalone.lazy().group_by(CODE).agg(
         (pl.col("device_class") == DeviceClass.PHONE.value)
         .sum()
         .alias(ReportColumn.standalone_phones),
@@ -568,25 +592,17 @@ def microsoft_columns(microsoft: pl.LazyFrame, features: pl.LazyFrame) -> pl.Laz
 def pexip_only_column(pexip: pl.LazyFrame, features: pl.LazyFrame) -> pl.LazyFrame:
     """Users with only Pexip, plus Pexip accounts of no user: once per distinct normalized
     userid, and once per row without a userid."""
-    pexip_users = features.filter(is_pexip_only_user()).group_by(CODE).agg(pl.len().alias("users"))
+    column = ReportColumn.pexip_only
+    pexip_users = features.filter(is_pexip_only_user()).group_by(CODE).agg(pl.len().alias(column))
     without_user = (
         unmatched_accounts(pexip)
         .group_by(CODE)
         .agg(
-            pl.col(USER_KEY).drop_nulls().n_unique().alias("named"),
-            pl.col(USER_KEY).is_null().sum().alias("unnamed"),
+            (pl.col(USER_KEY).drop_nulls().n_unique() + pl.col(USER_KEY).is_null().sum())
+            .alias(column)
         )
     )
-    return pexip_users.join(without_user, on=CODE, how="full", coalesce=True).select(
-        CODE,
-        (
-            pl.col("users").fill_null(0)
-            + pl.col("named").fill_null(0)
-            + pl.col("unnamed").fill_null(0)
-        )
-        .cast(pl.Int64)
-        .alias(ReportColumn.pexip_only),
-    )
+    return summed_counts([pexip_users, without_user])
 
 
 def customer_flags(customers: pl.LazyFrame) -> pl.LazyFrame:
@@ -598,79 +614,139 @@ def customer_flags(customers: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def report_frames(inventory: Inventory) -> tuple[pl.LazyFrame, pl.LazyFrame]:
-    """Build the report and the dangling reference counts, to be collected together.
+@dataclass(frozen=True)
+class UserPart:
+    """Encoded rows that the counts of some users need, and rows counted per customer only.
 
-    ``inventory`` contains encoded tables. The report has one row per customer and the 35
-    columns in order, sorted by pkid bytes. The steps that several columns share are computed
-    one after the other, each once. With lazy caches the run took 5.8 s against 4.2 s for
-    three million synthetic subscribers: Polars 2.1 seemed to compute the shared steps again
-    for branches that filter them differently.
+    A part holds every row whose user key is one of its users' keys: the users, the links of
+    phones to them (``owner_links``, ``association_links``), and their profiles and accounts
+    by table name. Rows whose key names no user may be in any part, each in one. Sites and
+    Phone Server phones only add to their customer's counts, so any part may hold them.
     """
-    users = inventory.users.with_row_index(USER_ID).collect().lazy()
-    phone_rows = numbered_phones(inventory, users).collect()
-    phones = phone_rows.lazy()
-    associations = resolved_associations(inventory, users).collect().lazy()
-    owned = phone_ownership(phones, associations).collect()
-    ownership = owned.lazy()
-    stacked = linked_account_tables(inventory, users)
+
+    users: pl.LazyFrame
+    owner_links: pl.LazyFrame
+    association_links: pl.LazyFrame
+    accounts: dict[str, pl.LazyFrame]
+    sites: pl.LazyFrame
+    phone_server_phones: pl.LazyFrame
+
+
+def user_counts(
+    part: UserPart, classes: PhoneClasses
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.Series]:
+    """Count one part of the users.
+
+    Return the part's counts per customer code, its dangling reference counts, and the
+    phone_ids of the phones that belong to its users. Counts of several parts add up, because
+    every column is a sum over users, phones or rows. The steps that several columns share are
+    computed one after the other, each once: with lazy caches the run took 5.8 s against 4.2 s
+    for three million synthetic subscribers, because Polars 2.1 seemed to compute the shared
+    steps again for branches that filter them differently.
+    """
+    users = part.users.with_row_index(USER_ID).collect().lazy()
+    owners, associations = pl.collect_all(
+        [resolve_users(part.owner_links, users), resolve_users(part.association_links, users)]
+    )
+    ownership = phone_ownership(owners, associations)
+    stacked = linked_account_tables(part.accounts, users)
     frames = pl.collect_all(list(stacked.values()))
     linked = {table: frame.lazy() for table, frame in zip(stacked, frames, strict=True)}
-    dangling = dangling_references(phones, associations, linked).collect().lazy()
-    del associations  # the largest table, needed no more
-    microsoft = linked["microsoft_accounts"]
-    links = user_links(linked, phone_links(owned, phone_rows))
+    dangling = dangling_references(owners, associations, linked)
+    del owners, associations  # the largest tables, needed no more
+    links = user_links(linked, phone_links(ownership, classes))
     features = user_features(users, links).collect().lazy()
 
-    parts = [
+    counts = [
         subscriber_columns(features),
-        standalone_phone_columns(phones, ownership),
         *standalone_account_columns(linked),
-        contact_center_columns(inventory.contact_center_agents),
-        microsoft_columns(microsoft, features),
+        contact_center_columns(linked["contact_center_agents"]),
+        microsoft_columns(linked["microsoft_accounts"], features),
         pexip_only_column(linked["pexip_accounts"], features),
-        count_rows(inventory.phone_server_phones, ReportColumn.phone_server_phones),
-        count_rows(inventory.sites, ReportColumn.site_count),
+        count_rows(part.phone_server_phones, ReportColumn.phone_server_phones),
+        count_rows(part.sites, ReportColumn.site_count),
     ]
-    report = customer_flags(inventory.customers)
-    for part in parts:
-        report = report.join(part, on=CODE, how="left", validate="1:1")
+    owned = ownership.get_column(PHONE_ID).unique()
+    return summed_counts(counts).collect(), dangling, owned
 
+
+def summed_counts(counts: list[pl.LazyFrame]) -> pl.LazyFrame:
+    """Add up frames of counts per customer code; a column that a frame lacks adds nothing."""
+    stacked = pl.concat(
+        [frame.select(CODE, pl.exclude(CODE).cast(pl.Int64)) for frame in counts],
+        how="diagonal",
+    )
+    return stacked.group_by(CODE).agg(pl.exclude(CODE).sum())
+
+
+def owned_phones(phone_count: int) -> pl.Series:
+    """Return a flag per phone_id, all false, to be set for phones that belong to a user."""
+    return pl.repeat(value=False, n=phone_count, dtype=pl.Boolean, eager=True)
+
+
+def customer_report(customers: pl.LazyFrame, counts: pl.LazyFrame) -> pl.LazyFrame:
+    """Return one row per customer with the 35 columns in order, sorted by pkid bytes.
+
+    ``counts`` holds the summed counts per customer code; a missing count is 0.
+    """
     not_counts = (
         ReportColumn.customer_pkid,
         ReportColumn.public_sector,
         ReportColumn.inactive_billing,
     )
-    counts = [name for name in REPORT_COLUMNS if name not in not_counts]
-    report = (
-        report.with_columns(pl.col(counts).fill_null(0).cast(pl.Int64))
+    columns = [name for name in REPORT_COLUMNS if name not in not_counts]
+    report = customer_flags(customers).join(counts, on=CODE, how="left", validate="1:1")
+    return (
+        report.with_columns(pl.col(columns).fill_null(0).cast(pl.Int64))
         .rename({CUSTOMER: ReportColumn.customer_pkid})
         .select(REPORT_COLUMNS)
         .sort(ReportColumn.customer_pkid)
     )
-    return report, dangling
+
+
+def report_frames(inventory: Inventory) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """Build the report and the dangling reference counts of an encoded inventory.
+
+    The inventory is counted as one part; ``chunked`` counts large drops in many parts with
+    the same steps.
+    """
+    phones = inventory.phones.with_row_index(PHONE_ID).collect()
+    part = UserPart(
+        users=inventory.users,
+        owner_links=owner_links(phones.lazy()),
+        association_links=association_links(phones.lazy(), inventory.associated_devices),
+        accounts={table: getattr(inventory, table) for table in ACCOUNT_TABLES},
+        sites=inventory.sites,
+        phone_server_phones=inventory.phone_server_phones,
+    )
+    counts, dangling, owned_ids = user_counts(
+        part, PhoneClasses.of(phones.get_column("device_class"))
+    )
+    owned = owned_phones(phones.height)
+    owned.scatter(owned_ids, values=True)
+    standalone = standalone_phone_columns(phones, owned)
+    report = customer_report(inventory.customers, summed_counts([counts.lazy(), standalone]))
+    return report, dangling.lazy()
 
 
 def dangling_references(
-    phones: pl.LazyFrame, associations: pl.LazyFrame, linked: dict[str, pl.LazyFrame]
-) -> pl.LazyFrame:
+    owners: pl.DataFrame, associations: pl.DataFrame, linked: dict[str, pl.LazyFrame]
+) -> pl.DataFrame:
     """Count the legal links that link nothing, for the run summary."""
     names_no_user = pl.col(USER_KEY).is_not_null() & pl.col(USER_ID).is_null()
     counts = [
-        associations.select(
+        associations.lazy().select(
             pl.col(PHONE_ID).is_null().sum().alias("associations naming no phone"),
             pl.col(USER_ID).is_null().sum().alias("associations naming no user"),
         ),
-        phones.select(
-            (pl.col("names_owner") & pl.col(OWNER_ID).is_null())
-            .sum()
-            .alias("phone owners matching no user")
+        owners.lazy().select(
+            pl.col(USER_ID).is_null().sum().alias("phone owners matching no user")
         ),
     ]
-    for table in (*SERVICE_TABLES.values(), "contact_center_agents", "microsoft_accounts"):
+    for table in ACCOUNT_TABLES:
         counts.append(
             linked[table].select(
                 names_no_user.sum().alias(f"{table} with a userid matching no user")
             )
         )
-    return pl.concat(counts, how="horizontal").select(pl.all().cast(pl.Int64))
+    return pl.concat(counts, how="horizontal").select(pl.all().cast(pl.Int64)).collect()
