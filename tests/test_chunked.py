@@ -236,7 +236,12 @@ def test_unusable_tmpdir_stops_run(synthetic_drop: Path, tmp_path: Path) -> None
     assert not output_dir.exists() or not any(output_dir.iterdir())
 
 
-def test_sigterm_removes_temporary_files(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("signum", "message"),
+    [(signal.SIGTERM, "Terminated by SIGTERM"), (signal.SIGINT, "Interrupted")],
+)
+def test_stop_signal_removes_temporary_files(tmp_path: Path, signum: int, message: str) -> None:
+    """The run stops at the next chunk or part, without a Polars panic, and cleans up."""
     drop = tmp_path / "drop"
     synth_result = run_cli("synth", drop, "--subscribers", "40000", "-q")
     assert synth_result.returncode == 0, outcome(synth_result)
@@ -251,11 +256,12 @@ def test_sigterm_removes_temporary_files(tmp_path: Path) -> None:
     while not any(temporary.iterdir()) and process.poll() is None:
         assert time.monotonic() < deadline, "the run made no temporary folder in 60 s"
         time.sleep(0.005)
-    process.send_signal(signal.SIGTERM)
+    process.send_signal(signum)
     result = finish_cli(process)
 
-    assert result.returncode == 128 + signal.SIGTERM, outcome(result)
-    assert "Terminated by SIGTERM" in result.stderr
+    assert result.returncode == 128 + signum, outcome(result)
+    assert message in result.stderr
+    assert "panicked" not in result.stderr
     assert list(temporary.iterdir()) == []
     assert not output_dir.exists() or not any(output_dir.iterdir())
 

@@ -43,7 +43,7 @@ from pathlib import Path
 
 import polars as pl
 
-from vlf_frames import rules
+from vlf_frames import rules, stopping
 from vlf_frames.errors import ConfigError, DropError, OutputError
 from vlf_frames.normalize import customer_seed
 from vlf_frames.partitioned import (
@@ -234,6 +234,7 @@ def encode_drop(run: ChunkedRun, on_stage: StageCallback | None) -> None:
 def timed(run: ChunkedRun, stage: str, items: Iterator[pl.DataFrame]) -> Iterator[pl.DataFrame]:
     """Yield the items, adding the time spent producing them to a stage."""
     while True:
+        stopping.check()
         started = time.perf_counter()
         item = next(items, None)
         run.add_time(stage, started)

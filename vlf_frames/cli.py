@@ -9,9 +9,8 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
-from types import FrameType
 
-from vlf_frames import __version__
+from vlf_frames import __version__, stopping
 from vlf_frames.errors import ExitCode, VlfError
 from vlf_frames.render import configure_output, print_error
 
@@ -26,17 +25,13 @@ COMMAND_MODULES = (
 )
 
 log = logging.getLogger(__name__)
-# Exit code of a run stopped by SIGTERM, as a shell reports a process killed by it.
-TERMINATED_EXIT_CODE = 128 + signal.SIGTERM
-
-
-class TerminatedError(Exception):
-    """The process received SIGTERM."""
-
-
-def raise_terminated(signum: int, frame: FrameType | None) -> None:
-    """Turn SIGTERM into an exception, so that temporary files are removed on the way out."""
-    raise TerminatedError
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+# A run stopped by one of these signals exits with 128 plus its number, as a shell reports a
+# process killed by it.
+STOP_MESSAGES = {
+    signal.SIGINT: "Interrupted",
+    signal.SIGTERM: "Terminated by SIGTERM",
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -77,7 +72,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_output(verbose=verbose, quiet=quiet)
     # Only the main thread may set a signal handler; tests may call main from another one.
     in_main_thread = threading.current_thread() is threading.main_thread()
-    previous_handler = signal.signal(signal.SIGTERM, raise_terminated) if in_main_thread else None
+    previous_handlers = (
+        {signum: signal.signal(signum, stopping.request) for signum in STOP_SIGNALS}
+        if in_main_thread
+        else {}
+    )
     try:
         return int(args.handler(args))
     except VlfError as error:
@@ -85,10 +84,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(error.exit_code)
     except KeyboardInterrupt:
         print_error("Interrupted; no report was written.")
-        return 130
-    except TerminatedError:
-        print_error("Terminated by SIGTERM; no report was written.")
-        return TERMINATED_EXIT_CODE
+        return 128 + signal.SIGINT
+    except stopping.StopRequestedError as stop:
+        print_error(f"{STOP_MESSAGES[signal.Signals(stop.signum)]}; no report was written.")
+        return 128 + stop.signum
     except Exception as error:
         if verbose >= 2:
             log.exception("internal error")
@@ -98,8 +97,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return int(ExitCode.INTERNAL)
     finally:
-        if in_main_thread:
-            signal.signal(signal.SIGTERM, previous_handler)
+        for signum, handler in previous_handlers.items():
+            signal.signal(signum, handler)
+        stopping.reset()
 
 
 if __name__ == "__main__":

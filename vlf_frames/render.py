@@ -15,6 +15,8 @@ from rich.status import Status
 from rich.table import Table
 from rich.text import Text
 
+from vlf_frames import stopping
+
 if TYPE_CHECKING:
     from vlf_frames.validation import DropValidation, Finding
 
@@ -81,6 +83,8 @@ class StageStatus:
             self._status.stop()
 
     def __call__(self, stage: str) -> None:
+        # A new stage is a safe point to stop at.
+        stopping.check()
         if stage.startswith("partition "):
             text = f"Validating and counting {stage}"
         elif stage.startswith("split "):

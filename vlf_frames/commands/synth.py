@@ -18,6 +18,7 @@ from rich.progress import (
 from rich.table import Table
 
 import vlf_frames.cli
+from vlf_frames import stopping
 from vlf_frames.errors import ConfigError, OutputError
 from vlf_frames.render import console, is_quiet
 from vlf_frames.synth import (
@@ -107,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
 
             def on_progress(done: int, total: int) -> None:
                 progress.update(task, completed=done, total=total)
+                stopping.check()
 
             row_counts = write_drop(out, options, on_progress)
     except FileExistsError as error:
