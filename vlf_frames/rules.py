@@ -217,9 +217,12 @@ def inventory_tables() -> tuple[str, ...]:
 def resolve_users(frame: pl.LazyFrame, users: pl.LazyFrame) -> pl.LazyFrame:
     """Add ``user_id``: the user of the same customer whose userid the row's user key names.
 
-    It is null where no user matches. Every later step joins on the row number.
+    It is null where no user matches. Every later step joins on the row number. Validation has
+    checked that no two users of a customer share a userid, so a row matches one user at most.
+    The join does not check that again: the check took a tenth of the time of counting a part
+    of 420,000 users.
     """
-    return frame.join(users.select(USER_KEY, USER_ID), on=USER_KEY, how="left", validate="m:1")
+    return frame.join(users.select(USER_KEY, USER_ID), on=USER_KEY, how="left")
 
 
 def association_links(phones: pl.LazyFrame, associations: pl.LazyFrame) -> pl.LazyFrame:
