@@ -1,8 +1,8 @@
 """The chunked path gives the same results as processing the drop at once.
 
-It validates and encodes the drop while reading it, and counts customer partitions of encoded
-rows. When a check fails, it hands the drop to the text partitions, so the findings and the
-rejected rows must be the same as in one pass too.
+It validates and encodes the drop while reading it, splits the encoded rows into parts by user
+and device key, and counts the parts in three passes. When a check fails, it hands the drop to
+the text partitions, so the findings and the rejected rows must be the same as in one pass too.
 """
 
 from __future__ import annotations
@@ -318,3 +318,18 @@ def test_validate_in_partitions_same_output(tmp_path: Path, drop_kind: str) -> N
     assert verdict == one_line(one_pass.stderr.strip().splitlines()[-1])
     if drop_kind == "invalid rows":
         assert verdict == "The drop is invalid: failed checks: 2, invalid rows: 2."
+
+
+def test_progress_names_each_pass(tmp_path: Path) -> None:
+    result = run_cli(
+        "report", SAMPLE_DROP, "--output-dir", tmp_path, *FULL_OPTIONS, "--partitions", "2", "-v"
+    )
+
+    assert result.returncode == 0, outcome(result)
+    log = one_line(result.stderr)
+    assert "Processing the drop in 2 parts of encoded rows" in log
+    assert "Validating and encoding phones" in log
+    for number in (1, 2):
+        assert f"Linking associations to phones, part {number} of 2" in log
+        assert f"Counting users, part {number} of 2" in log
+        assert f"Counting phones of no user, part {number} of 2" in log

@@ -16,8 +16,8 @@ its hashes are distinct within each part. The rows of a primary key hash seen mo
 are read again and compared as text. A repeated hash of another key sends the drop to the text
 partitions described below.
 
-Then the drop is counted in three passes over the parts, none of which holds more than one
-part in memory, however large a customer is:
+Then the drop is counted in three passes over the parts. Each pass loads one part at a time,
+however large a customer is:
 
 1. per device part, each association gets the phone_id of the phone it names, and these links
    are written to the user part of their user key;

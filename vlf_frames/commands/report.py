@@ -83,15 +83,15 @@ def add_partitions_option(parser: argparse.ArgumentParser) -> None:
         default=0,
         metavar="N",
         help=(
-            "process the drop in N partitions by customer to bound memory; 1 processes it at "
-            "once; 0 (default) processes drops of up to 24 MiB at once and larger ones in one "
-            "partition per 32 MiB of their files"
+            "process the drop in N parts to bound memory; 1 processes it at once; 0 (default) "
+            "processes drops of up to 24 MiB at once and larger ones in one part per 64 MiB of "
+            "their files"
         ),
     )
 
 
 def compute_report(args: argparse.Namespace, on_stage: StageStatus) -> ReportResult:
-    """Compute the report at once or in customer partitions, as --partitions requests."""
+    """Compute the report at once or in parts, as --partitions requests."""
     if runs_in_one_pass(args.drop, args.partitions):
         return build_report(args.drop, on_invalid=args.on_invalid, on_stage=on_stage)
     return build_report_chunked(
