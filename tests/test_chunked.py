@@ -16,7 +16,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 from cli_runner import FULL_OPTIONS, finish_cli, one_line, outcome, run_cli, start_cli
-from drop_builder import phone, user, write_drop
+from drop_builder import account, phone, user, write_drop
 
 from vlf_frames import chunked, partitioned
 from vlf_frames.chunked import build_report_chunked
@@ -129,6 +129,22 @@ def test_duplicate_device_name_in_other_chunk_found(tmp_path: Path) -> None:
     assert checks == [("unique_key(customer_pkid, device_name)", 2)]
 
 
+@pytest.mark.usefixtures("small_chunks")
+@pytest.mark.parametrize("partitions", [2, 12])
+def test_duplicate_account_id_found(tmp_path: Path, partitions: int) -> None:
+    """Two accounts of different users share an account_id after trimming and lower-casing."""
+    accounts = [
+        account(f"user{number}", account_id=f"VM{number}") for number in range(9)
+    ] + [account("user-late", account_id=" vm4")]
+    drop = write_drop(tmp_path, voicemail_accounts=accounts)
+
+    with pytest.raises(InvalidDropError) as error:
+        build_report_chunked(drop, partitions=partitions)
+
+    checks = [(finding.check, finding.failing_rows) for finding in error.value.findings]
+    assert checks == [("unique_key(customer_pkid, account_id)", 2)]
+
+
 @pytest.mark.parametrize("on_invalid", ["fail", "quarantine"])
 def test_invalid_rows_same_findings_and_rejects(tmp_path: Path, on_invalid: str) -> None:
     drop = write_drop(
@@ -155,7 +171,9 @@ def test_invalid_rows_same_findings_and_rejects(tmp_path: Path, on_invalid: str)
     assert actual.validation.rejects().equals(expected.validation.rejects())
 
 
-def test_duplicate_pkid_across_partitions_found(tmp_path: Path) -> None:
+@pytest.mark.parametrize("partitions", [3, 12])
+def test_duplicate_pkid_across_partitions_found(tmp_path: Path, partitions: int) -> None:
+    """With 12 parts, the key hashes are split into 3 parts of their own."""
     drop = write_drop(
         tmp_path,
         phones=[phone(f"SEP{number}", phone_pkid=f"P{number}") for number in range(8)]
@@ -163,7 +181,7 @@ def test_duplicate_pkid_across_partitions_found(tmp_path: Path) -> None:
     )
 
     with pytest.raises(InvalidDropError) as error:
-        build_report_chunked(drop, partitions=3)
+        build_report_chunked(drop, partitions=partitions)
 
     checks = [(finding.check, finding.failing_rows) for finding in error.value.findings]
     assert checks == [("unique_key(phone_pkid)", 2)]

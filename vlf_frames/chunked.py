@@ -88,6 +88,9 @@ SINGLE_PASS_BYTES = 24 * 1024 * 1024
 BYTES_PER_PARTITION = 64 * 1024 * 1024
 PARTITION_COLUMN = "__partition"
 KEYS_FOLDER = "keys"
+# A key hash takes 8 or 16 bytes, a fraction of an encoded row, so the hashes are split into a
+# quarter as many parts, and fewer files.
+KEY_PART_DIVISOR = 4
 OWNER_LINKS = "owner_links"
 ASSOCIATION_LINKS = "association_links"
 # Parent tables are small and validated whole, with every check.
@@ -119,6 +122,11 @@ class ChunkedRun:
     # The phones read so far, and the class flags of each, in phone_id order.
     phone_count: int = 0
     classes: list[rules.PhoneClasses] = field(default_factory=list)
+
+    @property
+    def key_parts(self) -> int:
+        """Return the number of parts of each folder of key hashes."""
+        return max(1, self.partitions // KEY_PART_DIVISOR)
 
     def add_time(self, stage: str, started: float) -> None:
         self.timings[stage] = self.timings.get(stage, 0.0) + time.perf_counter() - started
@@ -315,11 +323,12 @@ def write_encoded(
     write_parts(run, spec.name, encoded_rows, part_key(spec.name), chunk)
     for key in keys:
         name = key_name(key)
-        write_parts(run, f"{KEYS_FOLDER}/{spec.name}.{name}", hashes.select(name), name, chunk)
+        folder = f"{KEYS_FOLDER}/{spec.name}.{name}"
+        write_parts(run, folder, hashes.select(name), name, chunk, parts=run.key_parts)
     for column in () if spec.name in PARENTS else pkid_keys(spec):
         pkid_hashes = frame.select(
             pkid_hash(column).alias(column),
-            part_number(pkid_hash(column), run.partitions),
+            part_number(pkid_hash(column), run.key_parts),
         )
         write_pieces(run.folder / KEYS_FOLDER / f"{spec.name}.{column}", pkid_hashes, chunk)
     run.add_time("encoding", started)
@@ -343,9 +352,18 @@ def unique_keys(spec: TableSpec) -> list[Key]:
     ]
 
 
-def write_parts(run: ChunkedRun, name: str, frame: pl.DataFrame, key: str, chunk: int) -> None:
-    """Write a frame's rows split into parts by the hash of the column ``key``."""
-    part = part_number(pl.col(key).hash(seed=HASH_SEED), run.partitions)
+def write_parts(
+    run: ChunkedRun,
+    name: str,
+    frame: pl.DataFrame,
+    key: str,
+    chunk: int,
+    *,
+    parts: int | None = None,
+) -> None:
+    """Write a frame's rows split into parts by the hash of the column ``key``, into
+    ``run.partitions`` parts unless ``parts`` says otherwise."""
+    part = part_number(pl.col(key).hash(seed=HASH_SEED), parts or run.partitions)
     write_pieces(run.folder / name, frame.with_columns(part), chunk)
 
 
@@ -402,7 +420,7 @@ def check_primary_keys(run: ChunkedRun) -> None:
                 .filter(pl.col(column).is_duplicated())
                 .get_column(column)
                 .unique()
-                for partition in range(run.partitions)
+                for partition in range(run.key_parts)
             )
             if not duplicated_text(table_files, column, repeated).is_empty():
                 raise InvalidRowsError(f"Table {name} has a duplicate {column}")
@@ -420,7 +438,7 @@ def check_unique_keys(run: ChunkedRun) -> None:
         for key in () if name in PARENTS else unique_keys(table_files.spec):
             column = key_name(key)
             schema = pl.Schema({column: pl.UInt128()})
-            for partition in range(run.partitions):
+            for partition in range(run.key_parts):
                 folder = run.folder / KEYS_FOLDER / f"{name}.{column}"
                 require_distinct(read_pieces(folder, partition, schema), name, column)
     run.add_time("validation", started)
