@@ -235,6 +235,60 @@ def test_unreadable_csv_row_names_table_and_file(
     assert "users.csv" in str(error.value)
 
 
+def build_at_once(drop: Path, partitions: int) -> ReportResult:
+    del partitions
+    return build_report(drop)
+
+
+EVERY_PATH = [build_at_once, build_report_chunked, build_report_partitioned]
+
+
+@pytest.mark.parametrize("build", EVERY_PATH)
+def test_unclosed_csv_quote_message_is_short(
+    tmp_path: Path, build: Callable[..., ReportResult]
+) -> None:
+    """Polars quotes the rest of the file after an unclosed quote; the message cuts it off."""
+    users = [user(f"user{number}", user_pkid=f"U{number}") for number in range(2000)]
+    drop = write_drop(tmp_path, users=users)
+    lines = (drop / "users.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[10] = '"' + lines[10]
+    (drop / "users.csv").write_text("".join(lines), encoding="utf-8")
+
+    with pytest.raises(DropError) as error:
+        build(drop, partitions=2)
+
+    message = str(error.value)
+    assert "Table users" in message
+    assert "users.csv" in message
+    assert "Export it again as a UTF-8 CSV file" in message
+    assert len(message) < 600
+    assert "user1999" not in message
+
+
+@pytest.mark.parametrize("build", EVERY_PATH)
+def test_corrupt_parquet_file_is_named(
+    tmp_path: Path, build: Callable[..., ReportResult]
+) -> None:
+    drop = write_drop(tmp_path, users=[user(f"user{number}") for number in range(40)])
+    rows = pl.read_csv(drop / "users.csv", infer_schema=False)
+    (drop / "users.csv").unlink()
+    (drop / "users").mkdir()
+    rows.head(20).write_parquet(drop / "users" / "part-0.parquet")
+    rows.tail(20).write_parquet(drop / "users" / "part-1.parquet")
+    damaged = bytearray((drop / "users" / "part-0.parquet").read_bytes())
+    middle = len(damaged) // 2
+    damaged[middle - 40 : middle + 40] = bytes(80)
+    (drop / "users" / "part-0.parquet").write_bytes(bytes(damaged))
+
+    with pytest.raises(DropError) as error:
+        build(drop, partitions=2)
+
+    message = str(error.value)
+    assert "part-0.parquet" in message
+    assert "part-1.parquet" not in message
+    assert "Export it again as a Parquet file written completely" in message
+
+
 def test_unusable_tmpdir_stops_run(synthetic_drop: Path, tmp_path: Path) -> None:
     missing = tmp_path / "no-such-folder"
     output_dir = tmp_path / "out"
@@ -351,3 +405,17 @@ def test_progress_names_each_pass(tmp_path: Path) -> None:
         assert f"Linking associations to phones, part {number} of 2" in log
         assert f"Counting users, part {number} of 2" in log
         assert f"Counting phones of no user, part {number} of 2" in log
+
+
+@pytest.mark.parametrize("partitions", ["0", "1", "2"])
+def test_ignored_file_warned_once(tmp_path: Path, partitions: str) -> None:
+    drop = tmp_path / "drop"
+    shutil.copytree(SAMPLE_DROP, drop)
+    (drop / "notes.txt").write_text("not a table\n", encoding="utf-8")
+
+    result = run_cli(
+        "report", drop, "--output-dir", tmp_path / "out", *FULL_OPTIONS, "--partitions", partitions
+    )
+
+    assert result.returncode == 0, outcome(result)
+    assert one_line(result.stderr).count("notes.txt: not a table of the inventory drop") == 1

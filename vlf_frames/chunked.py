@@ -44,7 +44,7 @@ from pathlib import Path
 import polars as pl
 
 from vlf_frames import rules, stopping
-from vlf_frames.errors import ConfigError, DropError, OutputError
+from vlf_frames.errors import ConfigError, OutputError
 from vlf_frames.normalize import customer_seed
 from vlf_frames.partitioned import (
     HASH_SEED,
@@ -62,7 +62,12 @@ from vlf_frames.pipeline import (
     StageCallback,
     validate_report,
 )
-from vlf_frames.reading import DataFile, DropLayout, TableFiles, locate_tables
+from vlf_frames.reading import (
+    DataFile,
+    DropLayout,
+    TableFiles,
+    unreadable_file_error,
+)
 from vlf_frames.render import plural
 from vlf_frames.tables import CUSTOMER_KEY, TABLE_SPECS, Key, TableSpec
 from vlf_frames.validation import (
@@ -148,7 +153,20 @@ def runs_in_one_pass(drop_dir: Path, partitions: int) -> bool:
         raise ConfigError(f"--partitions must be 0 or more, found {partitions}.")
     if partitions == 1:
         return True
-    return partitions == 0 and drop_bytes(locate_tables(drop_dir)) <= SINGLE_PASS_BYTES
+    return partitions == 0 and data_file_bytes(drop_dir) <= SINGLE_PASS_BYTES
+
+
+def data_file_bytes(drop_dir: Path) -> int:
+    """Return the size of the CSV and Parquet files under a folder.
+
+    The layout is not checked here, because the run checks it next and would log each of its
+    warnings twice.
+    """
+    return sum(
+        path.stat().st_size
+        for path in drop_dir.rglob("*")
+        if path.suffix in {".csv", ".parquet"} and path.is_file()
+    )
 
 
 def automatic_partitions(layout: DropLayout) -> int:
@@ -298,9 +316,7 @@ def batches(table_files: TableFiles) -> Iterator[pl.DataFrame]:
         try:
             yield from frame.collect_batches(chunk_size=CHUNK_ROWS)
         except pl.exceptions.PolarsError as error:
-            raise DropError(
-                f"Table {table_files.spec.name}: cannot read {str(data_file.path)!r}: {error}"
-            ) from error
+            raise unreadable_file_error(table_files.spec.name, data_file, error) from error
 
 
 def write_encoded(

@@ -25,7 +25,7 @@ from typing import Final
 import polars as pl
 
 from vlf_frames import rules
-from vlf_frames.errors import ConfigError, DropError, OutputError
+from vlf_frames.errors import ConfigError, OutputError
 from vlf_frames.models import REPORT_COLUMNS
 from vlf_frames.pipeline import (
     InvalidDropError,
@@ -53,6 +53,7 @@ from vlf_frames.validation import (
     empty_rejects,
     key_name,
     scan_table,
+    unreadable_table_error,
     validate_drop,
 )
 
@@ -153,8 +154,7 @@ def split_drop(
                 "files: point TMPDIR at a folder with room, or pass --partitions 1."
             ) from error
         except pl.exceptions.PolarsError as error:
-            files = ", ".join(repr(str(data_file.path)) for data_file in table_files.files[:3])
-            raise DropError(f"Table {name}: cannot read {files}: {error}") from error
+            raise unreadable_table_error(table_files, error) from error
 
 
 def pkid_hash(column: str) -> pl.Expr:

@@ -143,6 +143,32 @@ def _partition_values(relative: Path) -> tuple[tuple[str, str | None], ...]:
 
 
 FORMAT_NAMES = {"csv": "CSV", "parquet": "Parquet"}
+# What a file of each format must be, for the fix of an error that names it.
+EXPECTED_FORMS = {
+    "csv": (
+        "a UTF-8 CSV file with a header row, the same number of fields in every row and "
+        "every quote closed"
+    ),
+    "parquet": "a Parquet file written completely",
+}
+# Characters of a Polars error shown in a message. Polars quotes the text it failed to parse,
+# which after an unclosed quote is the rest of the file, names and ids included.
+ERROR_TEXT_LIMIT = 200
+
+
+def unreadable_file_error(table: str, data_file: DataFile, error: Exception) -> DropError:
+    """Return the error for a file that Polars cannot read, with the start of its reason."""
+    return DropError(
+        f"Table {table}: file {str(data_file.path)!r} cannot be read as "
+        f"{FORMAT_NAMES[data_file.format]}: {error_summary(error)}. Export it again as "
+        f"{EXPECTED_FORMS[data_file.format]}."
+    )
+
+
+def error_summary(error: Exception) -> str:
+    """Return an error's text on one line, cut to ``ERROR_TEXT_LIMIT`` characters."""
+    text = " ".join(str(error).split())
+    return text if len(text) <= ERROR_TEXT_LIMIT else text[:ERROR_TEXT_LIMIT] + "…"
 
 
 def scan_file(data_file: DataFile, spec: TableSpec) -> pl.LazyFrame:
@@ -162,15 +188,7 @@ def scan_file(data_file: DataFile, spec: TableSpec) -> pl.LazyFrame:
             frame = pl.scan_parquet(path)
         file_schema = frame.collect_schema()
     except (pl.exceptions.PolarsError, OSError) as error:
-        expected = (
-            "a UTF-8 CSV file with a header row"
-            if data_file.format == "csv"
-            else "a Parquet file written completely"
-        )
-        raise DropError(
-            f"Table {spec.name}: file {path!r} cannot be read as "
-            f"{FORMAT_NAMES[data_file.format]}: {error}. Export it again as {expected}."
-        ) from error
+        raise unreadable_file_error(spec.name, data_file, error) from error
 
     # Polars renames a repeated CSV header name to "<name>_duplicated_<n>".
     repeated = sorted(

@@ -27,7 +27,9 @@ from vlf_frames.reading import (
     DataFile,
     DropLayout,
     TableFiles,
+    error_summary,
     scan_file,
+    unreadable_file_error,
 )
 from vlf_frames.tables import CUSTOMER_KEY, SITE_KEY, TABLE_SPECS, Key, TableSpec
 
@@ -409,9 +411,21 @@ def collect_table(table_files: TableFiles) -> pl.DataFrame:
     try:
         return scan_table(table_files).collect()
     except pl.exceptions.PolarsError as error:
-        spec = table_files.spec
-        files = ", ".join(repr(str(data_file.path)) for data_file in table_files.files[:3])
-        raise DropError(f"Table {spec.name}: cannot read {files}: {error}") from error
+        raise unreadable_table_error(table_files, error) from error
+
+
+def unreadable_table_error(table_files: TableFiles, error: Exception) -> DropError:
+    """Return the error for a table that cannot be read, naming the first of its files that
+    fails when read alone."""
+    for data_file in table_files.files:
+        try:
+            scan_data_file(data_file, table_files.spec).collect()
+        except pl.exceptions.PolarsError as file_error:
+            return unreadable_file_error(table_files.spec.name, data_file, file_error)
+    files = ", ".join(repr(str(data_file.path)) for data_file in table_files.files[:3])
+    return DropError(
+        f"Table {table_files.spec.name}: cannot read {files}: {error_summary(error)}."
+    )
 
 
 def validate_frame(
