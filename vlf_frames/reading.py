@@ -143,7 +143,7 @@ def _partition_values(relative: Path) -> tuple[tuple[str, str | None], ...]:
 
 
 FORMAT_NAMES = {"csv": "CSV", "parquet": "Parquet"}
-# What a file of each format must be, for the fix of an error that names it.
+# The form a file of each format must have, named in the fix of a read error.
 EXPECTED_FORMS = {
     "csv": (
         "a UTF-8 CSV file with a header row, the same number of fields in every row and "
