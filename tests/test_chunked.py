@@ -419,3 +419,17 @@ def test_ignored_file_warned_once(tmp_path: Path, partitions: str) -> None:
 
     assert result.returncode == 0, outcome(result)
     assert one_line(result.stderr).count("notes.txt: not a table of the inventory drop") == 1
+
+
+@pytest.mark.parametrize(("partitions", "warned"), [("16", False), ("17", True)])
+def test_many_small_parts_warned(tmp_path: Path, partitions: str, warned: bool) -> None:
+    """The sample drop gets one part automatically, and the warning starts above 16."""
+    result = run_cli(
+        "report", SAMPLE_DROP, "--output-dir", tmp_path, *FULL_OPTIONS, "--partitions", partitions
+    )
+
+    assert result.returncode == 0, outcome(result)
+    log = one_line(result.stderr)
+    assert (f"--partitions {partitions} makes parts of about" in log) is warned
+    if warned:
+        assert "Pass --partitions 0 to choose 1 part for this drop." in log

@@ -91,6 +91,10 @@ CHUNK_ROWS = 1_000_000
 SINGLE_PASS_BYTES = 24 * 1024 * 1024
 # Input bytes per part when the count is chosen automatically.
 BYTES_PER_PARTITION = 64 * 1024 * 1024
+# A requested part count more than this many times the automatic one gets a warning: 1,000
+# parts of a 46 MB drop took 288 s against 2.3 s for the automatic one part (one run each, on
+# a shared 2-core machine).
+SMALL_PART_FACTOR = 16
 PARTITION_COLUMN = "__partition"
 KEYS_FOLDER = "keys"
 # A key hash takes 8 or 16 bytes, a fraction of an encoded row, so the hashes are split into a
@@ -135,6 +139,15 @@ class ChunkedRun:
 
     def add_time(self, stage: str, started: float) -> None:
         self.timings[stage] = self.timings.get(stage, 0.0) + time.perf_counter() - started
+
+
+def size_text(size: float) -> str:
+    """Return a size in bytes as bytes, KiB or MiB."""
+    if size < 1024:
+        return f"{size:,.0f} bytes"
+    if size < 1024 * 1024:
+        return f"{size / 1024:,.0f} KiB"
+    return f"{size / 1024 / 1024:,.1f} MiB"
 
 
 def drop_bytes(layout: DropLayout) -> int:
@@ -191,6 +204,14 @@ def build_report_chunked(
     layout = validation.layout
     count = partitions or automatic_partitions(layout)
     log.info("Processing the drop in %s of encoded rows", plural(count, "part"))
+    if count > automatic_partitions(layout) * SMALL_PART_FACTOR:
+        log.warning(
+            "--partitions %d makes parts of about %s of input; every part has a fixed cost, "
+            "so the run will be slow. Pass --partitions 0 to choose %s for this drop.",
+            count,
+            size_text(drop_bytes(layout) / count),
+            plural(automatic_partitions(layout), "part"),
+        )
     root = temporary_root(work_dir)
     failure: InvalidRowsError | None = None
     with tempfile.TemporaryDirectory(prefix="vlf-frames-", dir=root) as temporary:
