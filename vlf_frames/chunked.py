@@ -91,9 +91,8 @@ CHUNK_ROWS = 1_000_000
 SINGLE_PASS_BYTES = 24 * 1024 * 1024
 # Input bytes per part when the count is chosen automatically.
 BYTES_PER_PARTITION = 64 * 1024 * 1024
-# A requested part count more than this many times the automatic one gets a warning: 1,000
-# parts of a 46 MB drop took 288 s against 2.3 s for the automatic one part (one run each, on
-# a shared 2-core machine).
+# A requested part count more than this many times the automatic one gets a warning. On a
+# shared 2-core machine, 1,000 parts of a 46 MB drop took 288 s against 2.3 s for one part.
 SMALL_PART_FACTOR = 16
 PARTITION_COLUMN = "__partition"
 KEYS_FOLDER = "keys"
@@ -399,7 +398,7 @@ def write_parts(
     parts: int | None = None,
 ) -> None:
     """Write a frame's rows split into parts by the hash of the column ``key``, into
-    ``run.partitions`` parts unless ``parts`` says otherwise."""
+    ``parts`` parts if given, else ``run.partitions``."""
     part = part_number(pl.col(key).hash(seed=HASH_SEED), parts or run.partitions)
     write_pieces(run.folder / name, frame.with_columns(part), chunk)
 
@@ -499,6 +498,26 @@ def count_parts(
     Return the report and the dangling reference counts of all parts.
     """
     schemas = encoded_schemas()
+    link_associations(run, schemas, on_stage)
+    owned = rules.owned_phones(run.phone_count)
+    totals, dangling = count_users(run, schemas, owned, on_stage)
+    for partition in range(run.partitions):
+        if on_stage is not None:
+            on_stage(f"count phones {partition + 1} of {run.partitions}")
+        started = time.perf_counter()
+        phones = read_pieces(run.folder / "phones", partition, schemas["phones"], PHONE_COLUMNS)
+        totals = added_counts(totals, rules.standalone_phone_columns(phones, owned))
+        run.add_time("rules", started)
+
+    assert totals is not None  # every run has at least one part
+    report = rules.customer_report(run.customers.lazy(), totals.lazy()).collect()
+    return report, dangling
+
+
+def link_associations(
+    run: ChunkedRun, schemas: dict[str, pl.Schema], on_stage: StageCallback | None
+) -> None:
+    """Write the association links of each device part to the user parts of their keys."""
     for partition in range(run.partitions):
         if on_stage is not None:
             on_stage(f"link {partition + 1} of {run.partitions}")
@@ -518,9 +537,19 @@ def count_parts(
         write_parts(run, ASSOCIATION_LINKS, links, rules.USER_KEY, partition)
         run.add_time("rules", started)
 
+
+def count_users(
+    run: ChunkedRun,
+    schemas: dict[str, pl.Schema],
+    owned: pl.Series,
+    on_stage: StageCallback | None,
+) -> tuple[pl.DataFrame | None, dict[str, int]]:
+    """Count each user part, and set the flags in ``owned`` of the phones users own.
+
+    Return the summed counts per customer and the dangling reference counts.
+    """
     classes = rules.PhoneClasses.concat(run.classes)
-    owned = rules.owned_phones(run.phone_count)
-    totals = pl.DataFrame()
+    totals: pl.DataFrame | None = None
     danglings = []
     for partition in range(run.partitions):
         if on_stage is not None:
@@ -549,24 +578,13 @@ def count_parts(
         totals = added_counts(totals, counts.lazy())
         danglings.append(dangling)
         run.add_time("rules", started)
-
-    for partition in range(run.partitions):
-        if on_stage is not None:
-            on_stage(f"count phones {partition + 1} of {run.partitions}")
-        started = time.perf_counter()
-        phones = read_pieces(run.folder / "phones", partition, schemas["phones"], PHONE_COLUMNS)
-        totals = added_counts(totals, rules.standalone_phone_columns(phones, owned))
-        run.add_time("rules", started)
-
-    report = rules.customer_report(run.customers.lazy(), totals.lazy()).collect()
-    return report, pl.concat(danglings).sum().row(0, named=True)
+    return totals, pl.concat(danglings).sum().row(0, named=True)
 
 
-def added_counts(totals: pl.DataFrame, counts: pl.LazyFrame) -> pl.DataFrame:
-    """Add a part's counts per customer to the running totals, empty at first."""
-    if totals.is_empty() and not totals.columns:
-        return rules.summed_counts([counts]).collect()
-    return rules.summed_counts([totals.lazy(), counts]).collect()
+def added_counts(totals: pl.DataFrame | None, counts: pl.LazyFrame) -> pl.DataFrame:
+    """Add a part's counts per customer to the running totals, None before the first part."""
+    previous = [] if totals is None else [totals.lazy()]
+    return rules.summed_counts([*previous, counts]).collect()
 
 
 def encoded_schemas() -> dict[str, pl.Schema]:
@@ -579,8 +597,8 @@ def encoded_schemas() -> dict[str, pl.Schema]:
     }
     phones = schemas["phones"]
     # The phones' owner keys are written as owner links.
-    kept = {name: dtype for name, dtype in phones.items() if name != rules.OWNER_KEY}
-    schemas["phones"] = pl.Schema({rules.PHONE_ID: pl.UInt32(), **kept})
+    phone_columns = {name: dtype for name, dtype in phones.items() if name != rules.OWNER_KEY}
+    schemas["phones"] = pl.Schema({rules.PHONE_ID: pl.UInt32(), **phone_columns})
     links = pl.Schema({rules.USER_KEY: phones[rules.DEVICE_KEY], rules.PHONE_ID: pl.UInt32()})
     schemas[OWNER_LINKS] = schemas[ASSOCIATION_LINKS] = links
     return schemas

@@ -85,25 +85,25 @@ class StageStatus:
     def __call__(self, stage: str) -> None:
         # A new stage is a safe point to stop at.
         stopping.check()
-        if stage.startswith("partition "):
-            text = f"Validating and counting {stage}"
-        elif stage.startswith("split "):
-            text = f"Splitting table {stage.removeprefix('split ')} into customer partitions"
-        elif stage.startswith("encode "):
-            text = f"Validating and encoding {stage.removeprefix('encode ')}"
-        elif stage.startswith("link "):
-            text = f"Linking associations to phones, part {stage.removeprefix('link ')}"
-        elif stage.startswith("count users "):
-            text = f"Counting users, part {stage.removeprefix('count users ')}"
-        elif stage.startswith("count phones "):
-            text = f"Counting phones of no user, part {stage.removeprefix('count phones ')}"
-        else:
+        prefix = next((prefix for prefix in STAGE_PREFIXES if stage.startswith(prefix)), None)
+        if prefix is None:
             text = STAGE_TEXTS.get(stage, f"Validating {stage}")
+        else:
+            text = STAGE_PREFIXES[prefix].format(stage.removeprefix(prefix))
         logging.getLogger("vlf_frames.stages").info("%s", text)
         if self._status is not None:
             self._status.update(text)
 
 
+# Texts of the stages that name a table or a part after a prefix.
+STAGE_PREFIXES = {
+    "partition ": "Validating and counting partition {}",
+    "split ": "Splitting table {} into customer partitions",
+    "encode ": "Validating and encoding {}",
+    "link ": "Linking associations to phones, part {}",
+    "count users ": "Counting users, part {}",
+    "count phones ": "Counting phones of no user, part {}",
+}
 STAGE_TEXTS = {
     "rules": "Applying the counting rules",
     "write": "Writing the report",

@@ -229,7 +229,7 @@ def association_links(phones: pl.LazyFrame, associations: pl.LazyFrame) -> pl.La
     """Return the user key of every association, with the phone_id of the phone it names.
 
     The phone_id is null where no phone of the customer has that device name. The phones and
-    associations may be any part of the drop that holds every row of the device keys it holds.
+    associations may be any part of the drop that contains all rows of each device key in it.
     """
     devices = phones.select(DEVICE_KEY, PHONE_ID)
     return associations.join(devices, on=DEVICE_KEY, how="left", validate="m:1").select(
@@ -529,7 +529,7 @@ def subscriber_columns(features: pl.LazyFrame) -> pl.LazyFrame:
 def standalone_phone_columns(phones: pl.DataFrame, owned: pl.Series) -> pl.LazyFrame:
     """Count phones at site level that belong to no user, of class phone and analog.
 
-    ``owned`` says at the position of each phone_id whether the phone belongs to a user.
+    ``owned`` has one flag per phone_id, true where the phone belongs to a user.
     """
     standalone = phones.filter(
         ~owned.gather(phones.get_column(PHONE_ID)) & phones.get_column("is_site_level")
@@ -623,7 +623,7 @@ def customer_flags(customers: pl.LazyFrame) -> pl.LazyFrame:
 class UserPart:
     """Encoded rows that the counts of some users need, and rows counted per customer only.
 
-    A part holds every row whose user key is one of its users' keys: the users, the links of
+    A part contains every row whose user key is one of its users' keys: the users, the links of
     phones to them (``owner_links``, ``association_links``), and their profiles and accounts
     by table name. Rows whose key names no user may be in any part, each in one. Sites and
     Phone Server phones only add to their customer's counts, so any part may hold them.
@@ -645,7 +645,7 @@ def user_counts(
     Return the part's counts per customer code, its dangling reference counts, and the
     phone_ids of the phones that belong to its users. Counts of several parts add up, because
     every column is a sum over users, phones or rows. The steps that several columns share are
-    computed one after the other, each once: with lazy caches the run took 5.8 s against 4.2 s
+    computed one after the other, each once. With lazy caches the run took 5.8 s against 4.2 s
     for three million synthetic subscribers, because Polars 2.1 seemed to compute the shared
     steps again for branches that filter them differently.
     """
@@ -692,7 +692,7 @@ def owned_phones(phone_count: int) -> pl.Series:
 def customer_report(customers: pl.LazyFrame, counts: pl.LazyFrame) -> pl.LazyFrame:
     """Return one row per customer with the 35 columns in order, sorted by pkid bytes.
 
-    ``counts`` holds the summed counts per customer code; a missing count is 0.
+    ``counts`` contains the summed counts per customer code, and a missing count is 0.
     """
     not_counts = (
         ReportColumn.customer_pkid,
