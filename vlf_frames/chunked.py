@@ -452,15 +452,23 @@ def check_primary_keys(run: ChunkedRun) -> None:
             folder = run.folder / KEYS_FOLDER / f"{name}.{column}"
             schema = pl.Schema({column: pl.UInt64()})
             repeated = pl.concat(
-                read_pieces(folder, partition, schema)
-                .filter(pl.col(column).is_duplicated())
-                .get_column(column)
-                .unique()
-                for partition in range(run.key_parts)
+                [
+                    repeated_values(read_pieces(folder, partition, schema).get_column(column))
+                    for partition in range(run.key_parts)
+                ]
             )
             if not duplicated_text(table_files, column, repeated).is_empty():
                 raise InvalidRowsError(f"Table {name} has a duplicate {column}")
     run.add_time("validation", started)
+
+
+def repeated_values(values: pl.Series) -> pl.Series:
+    """Return the values that occur more than once in a series, each once."""
+    # Most parts have no repeated value, and counting the distinct values took a quarter of
+    # the time of finding the repeated ones (3 million 64-bit hashes, Polars 2.1).
+    if values.n_unique() == values.len():
+        return values.clear()
+    return values.filter(values.is_duplicated()).unique()
 
 
 def check_unique_keys(run: ChunkedRun) -> None:
@@ -482,11 +490,8 @@ def check_unique_keys(run: ChunkedRun) -> None:
 
 def require_distinct(frame: pl.DataFrame, table: str, column: str) -> None:
     """Raise ``InvalidRowsError`` when a hash occurs twice in a column; nulls are left out."""
-    distinct, present = frame.select(
-        pl.col(column).drop_nulls().n_unique().alias("distinct"),
-        pl.col(column).count().alias("present"),
-    ).row(0)
-    if distinct < present:
+    present = frame.get_column(column).drop_nulls()
+    if present.n_unique() < present.len():
         raise InvalidRowsError(f"Table {table} may have a duplicate {column}")
 
 
