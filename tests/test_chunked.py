@@ -233,6 +233,7 @@ def test_unreadable_csv_row_names_table_and_file(
 
     assert "Table users" in str(error.value)
     assert "users.csv" in str(error.value)
+    assert "line 3 is not UTF-8: byte 13 of the line is 0xff" in str(error.value)
 
 
 def build_at_once(drop: Path, partitions: int) -> ReportResult:
@@ -241,6 +242,27 @@ def build_at_once(drop: Path, partitions: int) -> ReportResult:
 
 
 EVERY_PATH = [build_at_once, build_report_chunked, build_report_partitioned]
+
+
+@pytest.mark.parametrize("build", EVERY_PATH)
+def test_csv_row_with_extra_field_named(
+    tmp_path: Path, build: Callable[..., ReportResult]
+) -> None:
+    drop = write_drop(tmp_path, users=[user(f"user{number}") for number in range(5)])
+    lines = (drop / "users.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[4] = lines[4].rstrip("\n") + ",extra\n"
+    (drop / "users.csv").write_text("".join(lines), encoding="utf-8")
+    header_fields = lines[0].count(",") + 1
+
+    with pytest.raises(DropError) as error:
+        build(drop, partitions=2)
+
+    message = str(error.value)
+    assert "users.csv" in message
+    assert (
+        f"the row on line 5 has {header_fields + 1} fields, and the header has {header_fields}"
+        in message
+    )
 
 
 @pytest.mark.parametrize("build", EVERY_PATH)
@@ -261,6 +283,7 @@ def test_unclosed_csv_quote_message_is_short(
     assert "Table users" in message
     assert "users.csv" in message
     assert "Export it again as a UTF-8 CSV file" in message
+    assert "the quote opened in the row on line 11 is never closed" in message
     assert len(message) < 600
     assert "user1999" not in message
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 import logging
 import urllib.parse
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -157,12 +159,61 @@ ERROR_TEXT_LIMIT = 200
 
 
 def unreadable_file_error(table: str, data_file: DataFile, error: Exception) -> DropError:
-    """Return the error for a file that Polars cannot read, with the start of its reason."""
+    """Return the error for a file that Polars cannot read: the line at fault in a CSV file
+    where it can be found, else the start of Polars' reason."""
+    reason = csv_problem(data_file.path) if data_file.format == "csv" else None
     return DropError(
         f"Table {table}: file {str(data_file.path)!r} cannot be read as "
-        f"{FORMAT_NAMES[data_file.format]}: {error_summary(error)}. Export it again as "
-        f"{EXPECTED_FORMS[data_file.format]}."
+        f"{FORMAT_NAMES[data_file.format]}: {reason or error_summary(error)}. Export it again "
+        f"as {EXPECTED_FORMS[data_file.format]}."
     )
+
+
+def csv_problem(path: Path) -> str | None:
+    """Return the first line of a CSV file that is not UTF-8, has more fields than the header
+    or opens a quote that is never closed, or None.
+
+    Polars 2.1 names none of these lines. The file is read line by line, so memory stays small.
+    A row with fewer fields is not a problem here: Polars reads its missing fields as null.
+    """
+    log.info("Looking for the line of %s that cannot be read", path)
+    try:
+        with path.open("rb") as handle:
+            for number, line in enumerate(handle, start=1):
+                try:
+                    line.decode("utf-8")
+                except UnicodeDecodeError as error:
+                    return (
+                        f"line {number} is not UTF-8: byte {error.start + 1} of the line is "
+                        f"0x{line[error.start]:02x}"
+                    )
+        with path.open(encoding="utf-8-sig", newline="") as text:
+            return csv_field_problem(text)
+    except OSError:
+        return None
+
+
+def csv_field_problem(text: Iterator[str]) -> str | None:
+    """Return the first row of CSV text with more fields than its header, or whose quote is
+    never closed, or None."""
+    reader = csv.reader(text, strict=True)
+    header = next(reader, None)
+    if header is None:
+        return None
+    start = reader.line_num + 1
+    try:
+        for row in reader:
+            if len(row) > len(header):
+                return (
+                    f"the row on line {start} has {len(row)} fields, and the header has "
+                    f"{len(header)}"
+                )
+            start = reader.line_num + 1
+    except csv.Error as error:
+        if reader.line_num > start or "end of data" in str(error):
+            return f"the quote opened in the row on line {start} is never closed"
+        return f"the row on line {start} is invalid CSV ({error})"
+    return None
 
 
 def error_summary(error: Exception) -> str:
