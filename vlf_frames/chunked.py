@@ -253,12 +253,16 @@ def encode_drop(run: ChunkedRun, on_stage: StageCallback | None) -> None:
     known_customers = valid_customers.get_column(CUSTOMER_KEY)
     seed = customer_seed(known_customers)
     run.customers = rules.encode_table("customers", valid_customers.lazy(), seed).collect()
+    # The parents' text is freed before the large tables are read, because it grows with the
+    # number of customers and sites and would raise the peak of every larger drop.
+    del valid_customers
 
     if on_stage is not None:
         on_stage("sites")
     valid_sites = validate_whole(run, sites, known_customers, None)
     known_sites = valid_sites.select(site_key()).to_series()
     write_encoded(run, sites.spec, valid_sites, seed, chunk=0)
+    del valid_sites
 
     for name in TABLE_SPECS:
         table_files = run.layout.tables.get(name)
