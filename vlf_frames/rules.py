@@ -676,12 +676,31 @@ def user_counts(
 
 
 def summed_counts(counts: list[pl.LazyFrame]) -> pl.LazyFrame:
-    """Add up frames of counts per customer code; a column that a frame lacks adds nothing."""
-    stacked = pl.concat(
-        [frame.select(CODE, pl.exclude(CODE).cast(pl.Int64)) for frame in counts],
-        how="diagonal",
-    )
-    return stacked.group_by(CODE).agg(pl.exclude(CODE).sum())
+    """Add up frames of counts with one row per customer code; a column or code that a frame
+    lacks adds nothing.
+
+    The frames are joined one after the other on the code. Stacking them took the width of
+    all their columns for every row of every frame, which grows with the number of customers.
+    """
+    total: pl.LazyFrame | None = None
+    for frame in counts:
+        added = frame.select(CODE, pl.exclude(CODE).cast(pl.Int64))
+        if total is None:
+            total = added
+            continue
+        present = set(total.collect_schema().names()) - {CODE}
+        shared = [name for name in added.collect_schema().names() if name in present]
+        joined = total.join(added, on=CODE, how="full", coalesce=True, suffix=ADDED_SUFFIX)
+        total = joined.with_columns(
+            pl.sum_horizontal(name, f"{name}{ADDED_SUFFIX}").alias(name) for name in shared
+        ).drop(f"{name}{ADDED_SUFFIX}" for name in shared)
+    if total is None:
+        return pl.LazyFrame(schema={CODE: pl.UInt64})
+    return total.with_columns(pl.exclude(CODE).fill_null(0))
+
+
+# Suffix of a count column while it is added to the same column of another frame.
+ADDED_SUFFIX = "__added"
 
 
 def owned_phones(phone_count: int) -> pl.Series:
