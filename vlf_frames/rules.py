@@ -690,7 +690,9 @@ def summed_counts(counts: list[pl.LazyFrame]) -> pl.LazyFrame:
             continue
         present = set(total.collect_schema().names()) - {CODE}
         shared = [name for name in added.collect_schema().names() if name in present]
-        joined = total.join(added, on=CODE, how="full", coalesce=True, suffix=ADDED_SUFFIX)
+        joined = total.join(
+            added, on=CODE, how="full", coalesce=True, suffix=ADDED_SUFFIX, validate="1:1"
+        )
         total = joined.with_columns(
             pl.sum_horizontal(name, f"{name}{ADDED_SUFFIX}").alias(name) for name in shared
         ).drop(f"{name}{ADDED_SUFFIX}" for name in shared)
