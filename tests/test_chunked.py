@@ -18,7 +18,7 @@ import pytest
 from cli_runner import FULL_OPTIONS, finish_cli, one_line, outcome, run_cli, start_cli
 from drop_builder import account, phone, user, write_drop
 
-from vlf_frames import chunked, partitioned
+from vlf_frames import chunked, partitioned, stopping
 from vlf_frames.chunked import build_report_chunked
 from vlf_frames.errors import DropError
 from vlf_frames.partitioned import build_report_partitioned
@@ -359,6 +359,29 @@ def test_stop_signal_removes_temporary_files(tmp_path: Path, signum: int, messag
     assert "panicked" not in result.stderr
     assert list(temporary.iterdir()) == []
     assert not output_dir.exists() or not any(output_dir.iterdir())
+
+
+def test_second_signal_during_removal_removes_all(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second signal that arrives while the temporary files are removed is only recorded."""
+    remove_tree = shutil.rmtree
+
+    def remove_after_two_signals(path: Path) -> None:
+        stopping.request(signal.SIGINT, None)
+        stopping.request(signal.SIGINT, None)
+        remove_tree(path)
+
+    monkeypatch.setattr(partitioned.shutil, "rmtree", remove_after_two_signals)
+    try:
+        with partitioned.temporary_folder(tmp_path) as folder:
+            for number in range(20):
+                (folder / f"{number}.arrow").write_bytes(b"piece")
+        assert list(tmp_path.iterdir()) == []
+        with pytest.raises(stopping.StopRequestedError):
+            stopping.check()
+    finally:
+        stopping.reset()
 
 
 def test_fallback_starts_after_encoded_files_removed(

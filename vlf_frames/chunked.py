@@ -35,7 +35,6 @@ and sets rows aside in quarantine mode, so the findings and rejects are the same
 from __future__ import annotations
 
 import logging
-import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -54,6 +53,7 @@ from vlf_frames.partitioned import (
     pkid_hash,
     pkid_keys,
     summary_table,
+    temporary_folder,
     temporary_root,
 )
 from vlf_frames.pipeline import (
@@ -213,8 +213,8 @@ def build_report_chunked(
         )
     root = temporary_root(work_dir)
     failure: InvalidRowsError | None = None
-    with tempfile.TemporaryDirectory(prefix="vlf-frames-", dir=root) as temporary:
-        run = ChunkedRun(layout, count, Path(temporary))
+    with temporary_folder(root) as temporary:
+        run = ChunkedRun(layout, count, temporary)
         try:
             encode_drop(run, on_stage)
             check_primary_keys(run)

@@ -17,14 +17,17 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Final
 
 import polars as pl
 
-from vlf_frames import rules
+from vlf_frames import rules, stopping
 from vlf_frames.errors import ConfigError, OutputError
 from vlf_frames.models import REPORT_COLUMNS
 from vlf_frames.pipeline import (
@@ -88,6 +91,21 @@ def temporary_root(work_dir: Path | None) -> Path | None:
             "TMPDIR."
         )
     return None
+
+
+@contextmanager
+def temporary_folder(root: Path | None) -> Iterator[Path]:
+    """Yield a new folder for temporary files under ``root``, and remove it on exit.
+
+    The removal runs shielded from a second SIGTERM or Ctrl-C, which would otherwise stop it
+    halfway and leave hundreds of files behind.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="vlf-frames-", dir=root))
+    try:
+        yield folder
+    finally:
+        with stopping.shielded():
+            shutil.rmtree(folder)
 
 
 def automatic_partitions(layout: DropLayout) -> int:
@@ -233,8 +251,7 @@ def build_report_partitioned(
     count = partitions or automatic_partitions(layout)
     log.info("Processing the drop in %s of text rows", plural(count, "customer partition"))
     root = temporary_root(work_dir)
-    with tempfile.TemporaryDirectory(prefix="vlf-frames-", dir=root) as temporary:
-        folder = Path(temporary)
+    with temporary_folder(root) as folder:
         split_drop(layout, count, folder, on_stage)
         duplicates = duplicated_pkids(layout, count, folder)
         timings["split"] = time.perf_counter() - started

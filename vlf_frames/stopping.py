@@ -4,12 +4,15 @@ Python runs a signal handler in the main thread between two bytecodes, which may
 function that Polars called back. An exception raised there makes Polars panic and print a
 Rust backtrace. So the first signal is only recorded, and the job calls ``check`` between
 steps: at each stage, chunk and part, which are at most a few seconds apart. A second signal
-stops the run at once.
+stops the run at once, except while temporary files are removed (``shielded``), so that none
+are left behind.
 """
 
 from __future__ import annotations
 
 import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import FrameType
 
 
@@ -22,13 +25,26 @@ class StopRequestedError(Exception):
 
 
 _requested: list[int] = []
+# Depth of the ``shielded`` blocks running now.
+_shields: list[None] = []
 
 
 def request(signum: int, frame: FrameType | None) -> None:
-    """Signal handler: record the signal, or stop at once if one was recorded already."""
-    if _requested:
+    """Signal handler: record the signal, or stop at once if one was recorded already and no
+    ``shielded`` block is running."""
+    if _requested and not _shields:
         raise StopRequestedError(signum)
     _requested.append(signum)
+
+
+@contextmanager
+def shielded() -> Iterator[None]:
+    """Run a block that a second signal must not cut short. Signals are only recorded in it."""
+    _shields.append(None)
+    try:
+        yield
+    finally:
+        _shields.pop()
 
 
 def check() -> None:
