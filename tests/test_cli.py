@@ -654,6 +654,31 @@ def test_quarantine_writes_report_and_rejects(tmp_path: Path) -> None:
     assert re.search(r"\b6 (invalid|rejected) rows\b", summary), summary
 
 
+@pytest.mark.parametrize("partitions", ["1", "2"])
+def test_line_after_quoted_line_break(tmp_path: Path, partitions: str) -> None:
+    """A quoted value with a line break makes its row take two lines of the CSV file."""
+    phones = [
+        phone("SEP00A3D1C2B4E1", product="Cisco 8845\nrefurbished"),
+        phone("SEP00A3D1C2B4E2"),
+        phone("SEP00A3D1C2B4E3", product=None),
+    ]
+    drop = write_drop(tmp_path, **merge_tables(GOOD_TABLES, {"phones": phones}))
+    lines = (drop / "phones.csv").read_text(encoding="utf-8").splitlines()
+    bad_line = next(number for number, line in enumerate(lines, 1) if "SEP00A3D1C2B4E3" in line)
+    output_dir = tmp_path / "out"
+    arguments = ["--output-dir", output_dir, *FULL_OPTIONS, "--partitions", partitions]
+
+    failed = run_cli("report", drop, *arguments)
+    quarantined = run_cli("report", drop, *arguments, "--on-invalid", "quarantine")
+
+    assert failed.returncode == 1, outcome(failed)
+    assert f"null (line {bad_line})" in one_line(failed.stderr)
+    assert quarantined.returncode == 0, outcome(quarantined)
+    rejects_text = (output_dir / QUARANTINE_REJECTS_NAME).read_text(encoding="utf-8")
+    rejects = list(csv.DictReader(io.StringIO(rejects_text)))
+    assert [row["row"] for row in rejects] == [f"line {bad_line}"]
+
+
 # validate: findings only, never a file
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import array
 import csv
+import functools
 import logging
+import os
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -214,6 +217,45 @@ def csv_field_problem(text: Iterator[str]) -> str | None:
             return f"the quote opened in the row on line {start} is never closed"
         return f"the row on line {start} is invalid CSV ({error})"
     return None
+
+
+def record_lines(path: str) -> pl.Series | None:
+    """Return the line on which each data row of a CSV file starts, in row order, or None
+    when every row takes one line, so that row ``i`` starts on line ``i + 2``."""
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None
+    return file_record_lines(path, status.st_mtime_ns, status.st_size)
+
+
+@functools.lru_cache(maxsize=64)
+def file_record_lines(path: str, modified: int, size: int) -> pl.Series | None:
+    """Return ``record_lines`` of a file as it was at a modification time and size, which
+    are part of the cache key so that a rewritten file is read again.
+
+    Only a quoted value can hold a line break, so a file without quotes is not read further.
+    The file is read with Python's csv module, which took 1.5 s for 1.26 million rows of
+    phones, and only when a finding or a rejected row of the file needs its line.
+    """
+    try:
+        with open(path, "rb") as handle:
+            if not any(b'"' in block for block in iter(lambda: handle.read(1 << 20), b"")):
+                return None
+        starts = array.array("L")
+        with open(path, encoding="utf-8-sig", newline="") as text:
+            reader = csv.reader(text)
+            next(reader, None)
+            start = reader.line_num + 1
+            for _ in reader:
+                starts.append(start)
+                start = reader.line_num + 1
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return None
+    lines = pl.Series("line", starts, dtype=pl.UInt64)
+    if lines.equals(pl.int_range(2, len(lines) + 2, dtype=pl.UInt64, eager=True).alias("line")):
+        return None
+    return lines
 
 
 def error_summary(error: Exception) -> str:

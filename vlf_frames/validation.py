@@ -28,6 +28,7 @@ from vlf_frames.reading import (
     DropLayout,
     TableFiles,
     error_summary,
+    record_lines,
     scan_file,
     unreadable_file_error,
 )
@@ -512,8 +513,25 @@ def describe_failures(
 def row_label(file: str, row: int) -> str:
     """Return where a row sits: a CSV line number (the header is line 1) or a Parquet row."""
     if file.lower().endswith(".csv"):
-        return f"line {row + 2}"
+        lines = record_lines(file)
+        return f"line {row + 2 if lines is None else lines[row]}"
     return f"row {row + 1}"
+
+
+def row_labels(files: pl.Series, rows: pl.Series) -> pl.Series:
+    """Return ``row_label`` of each pair of a file and a row number."""
+    labels = pl.Series("row", [None] * len(rows), dtype=pl.String)
+    for file in files.unique().to_list():
+        positions = (files == file).arg_true()
+        in_file = rows.gather(positions)
+        if not file.lower().endswith(".csv"):
+            texts = "row " + (in_file + 1).cast(pl.String)
+        elif (lines := record_lines(file)) is None:
+            texts = "line " + (in_file + 2).cast(pl.String)
+        else:
+            texts = "line " + lines.gather(in_file).cast(pl.String)
+        labels = labels.scatter(positions, texts)
+    return labels
 
 
 def format_example(record: dict[str, object], columns: tuple[str, ...], file: str) -> str:
@@ -544,13 +562,12 @@ def rejected_rows(spec: TableSpec, frame: pl.DataFrame, failures: pl.DataFrame) 
         .agg(pl.col("reason").sort().str.join("; ").alias("reasons"))
     )
     rows = frame.with_row_index("index").join(reasons, on="index", how="inner", validate="1:1")
-    return rows.sort("index").select(
+    rows = rows.sort("index").with_columns(pl.col(FILE_COLUMN).cast(pl.String))
+    labels = row_labels(rows.get_column(FILE_COLUMN), rows.get_column(ROW_COLUMN))
+    return rows.select(
         pl.lit(spec.name).alias("table"),
-        pl.col(FILE_COLUMN).cast(pl.String).alias("file"),
-        pl.when(pl.col(FILE_COLUMN).cast(pl.String).str.to_lowercase().str.ends_with(".csv"))
-        .then(pl.format("line {}", pl.col(ROW_COLUMN) + 2))
-        .otherwise(pl.format("row {}", pl.col(ROW_COLUMN) + 1))
-        .alias("row"),
+        pl.col(FILE_COLUMN).alias("file"),
+        labels,
         "reasons",
         pl.struct(spec.read_columns).struct.json_encode().alias("values"),
     )
