@@ -467,6 +467,19 @@ def test_ignored_file_warned_once(tmp_path: Path, partitions: str) -> None:
     assert one_line(result.stderr).count("notes.txt: not a table of the inventory drop") == 1
 
 
+def test_misnamed_table_file_named(tmp_path: Path) -> None:
+    drop = tmp_path / "drop"
+    shutil.copytree(SAMPLE_DROP, drop)
+    (drop / "voicemail_accounts.csv").rename(drop / "voicemail_account.csv")
+
+    result = run_cli("report", drop, "--output-dir", tmp_path / "out", *FULL_OPTIONS)
+
+    assert result.returncode == 0, outcome(result)
+    message = one_line(result.stderr)
+    assert "voicemail_account.csv: not a table of the inventory drop." in message
+    assert "rename it to voicemail_accounts.csv" in message
+
+
 @pytest.mark.parametrize(("partitions", "warned"), [("16", False), ("17", True)])
 def test_many_small_parts_warned(tmp_path: Path, partitions: str, warned: bool) -> None:
     """The sample drop gets one part automatically, and the warning starts above 16."""

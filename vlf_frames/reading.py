@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import array
 import csv
+import difflib
 import functools
 import logging
 import os
@@ -102,8 +103,19 @@ def locate_tables(drop_dir: Path) -> DropLayout:
         if path.name not in known and not path.name.startswith(".")
     )
     for path in layout.ignored:
-        log.warning("Ignored %s: not a table of the inventory drop", path)
+        log.warning("Ignored %s: not a table of the inventory drop.%s", path, table_hint(path))
     return layout
+
+
+def table_hint(path: Path) -> str:
+    """Return a hint naming the table whose name a file's name is close to, or ""."""
+    stem = path.name.removesuffix(".csv").removesuffix(".parquet").lower()
+    # A cutoff of 0.8 takes names a letter off, such as user.csv, and leaves names such as
+    # notes.txt or webex.csv.
+    close = difflib.get_close_matches(stem, list(TABLE_SPECS), n=1, cutoff=0.8)
+    if not close:
+        return ""
+    return f" If it is the table {close[0]}, rename it to {close[0]}{path.suffix}."
 
 
 def misnamed_hint(drop_dir: Path, table: str) -> str:
