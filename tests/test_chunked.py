@@ -13,17 +13,19 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pandera.polars as pa
 import polars as pl
 import pytest
 from cli_runner import FULL_OPTIONS, finish_cli, one_line, outcome, run_cli, start_cli
 from drop_builder import account, phone, user, write_drop
 
-from vlf_frames import chunked, partitioned, stopping
+from vlf_frames import chunked, partitioned, reading, stopping
 from vlf_frames.chunked import build_report_chunked
 from vlf_frames.errors import DropError
 from vlf_frames.partitioned import build_report_partitioned
 from vlf_frames.pipeline import InvalidDropError, ReportResult, build_report
-from vlf_frames.validation import key_name
+from vlf_frames.tables import TABLE_SPECS
+from vlf_frames.validation import key_name, validate_frame
 from vlf_frames.writing import report_csv_text
 
 SAMPLE_DROP = Path(__file__).resolve().parent.parent / "data" / "sample"
@@ -478,6 +480,63 @@ def test_misnamed_table_file_named(tmp_path: Path) -> None:
     message = one_line(result.stderr)
     assert "voicemail_account.csv: not a table of the inventory drop." in message
     assert "rename it to voicemail_accounts.csv" in message
+
+
+@pytest.mark.parametrize(
+    ("name", "hint"),
+    [
+        ("webex_accounts.CSV", "rename it to webex_accounts.csv."),
+        ("voicemail_accounts.txt", None),
+        ("users.parquet.bak", None),
+        ("user.csv", None),
+        ("pexip_account", "rename it to pexip_accounts."),
+    ],
+)
+def test_table_hint_cases(tmp_path: Path, name: str, hint: str | None) -> None:
+    (tmp_path / "users.csv").write_text("user_pkid\n", encoding="utf-8")
+    path = tmp_path / name
+    if "." in name:
+        path.write_text("x\n", encoding="utf-8")
+    else:
+        path.mkdir()
+
+    text = reading.table_hint(path)
+
+    if hint is None:
+        assert text == ""
+    else:
+        assert text.endswith(hint)
+
+
+def test_line_after_long_quoted_value(tmp_path: Path) -> None:
+    """Python's csv module stops at values over 131,072 characters unless told otherwise."""
+    path = tmp_path / "phones.csv"
+    long_value = "x" * 140_000 + "\n" + "y"
+    path.write_text(f'a,b\n1,"{long_value}"\n2,3\n4,5,6\n', encoding="utf-8")
+
+    lines = reading.record_lines(str(path))
+
+    assert lines is not None
+    assert lines.to_list() == [2, 4, 5]
+    assert reading.csv_problem(path) == "the row on line 5 has 3 fields, and the header has 2"
+
+
+def test_second_signal_in_check_stops_run() -> None:
+    """pandera would turn a stop raised inside a check into a failure case."""
+
+    def signals_twice(data: pa.PolarsData) -> pl.LazyFrame:
+        stopping.request(signal.SIGINT, None)
+        stopping.request(signal.SIGINT, None)
+        return data.lazyframe.select(pl.lit(value=True))
+
+    spec = TABLE_SPECS["users"]
+    schema = pa.DataFrameSchema(checks=[pa.Check(signals_twice)])
+    frame = pl.DataFrame({"userid": ["anna"]})
+    try:
+        with pytest.raises(stopping.StopRequestedError):
+            validate_frame(spec, "users.csv", (), frame, schema)
+    finally:
+        stopping.reset()
 
 
 @pytest.mark.parametrize(("partitions", "warned"), [("16", False), ("17", True)])

@@ -63,7 +63,20 @@ def add_verbosity_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def run() -> None:
+    """Console entry point: run ``main`` and exit with its code.
+
+    A signal that comes after the run has ended is ignored, so it cannot kill a run that has
+    written its report, or change the exit code of a stopped one. A handler that only records
+    did not do: in trials, a second SIGINT during Python's shutdown still killed a stopped run.
+    """
+    code = main(restore_signals=False)
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, signal.SIG_IGN)
+    sys.exit(code)
+
+
+def main(argv: Sequence[str] | None = None, *, restore_signals: bool = True) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     verbose = getattr(args, "verbose", 0)
@@ -97,10 +110,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return int(ExitCode.INTERNAL)
     finally:
-        for signum, handler in previous_handlers.items():
-            signal.signal(signum, handler)
-        stopping.reset()
+        stopping.end()
+        if restore_signals:
+            for signum, handler in previous_handlers.items():
+                signal.signal(signum, handler)
+            stopping.reset()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -12,7 +12,7 @@ from typing import Literal
 import pandera.polars as pa
 import polars as pl
 
-from vlf_frames import rules
+from vlf_frames import rules, stopping
 from vlf_frames.errors import InvalidInputError
 from vlf_frames.models import Report
 from vlf_frames.reading import DropLayout, locate_tables
@@ -118,7 +118,12 @@ def inventory_from(validation: DropValidation) -> rules.Inventory:
 
 def validate_report(report: pl.DataFrame) -> pl.DataFrame:
     """Validate the report frame against its model before it is written."""
+    # pandera turns an exception raised inside a check into a failure case, so a second
+    # signal is only recorded here, and the stop comes after.
     try:
-        return Report.validate(report, lazy=True)
+        with stopping.shielded():
+            validated = Report.validate(report, lazy=True)
     except pa.errors.SchemaErrors as errors:  # pragma: no cover - a failure here is a bug
         raise AssertionError(f"The computed report does not fit its model:\n{errors}") from errors
+    stopping.check()
+    return validated

@@ -108,14 +108,23 @@ def locate_tables(drop_dir: Path) -> DropLayout:
 
 
 def table_hint(path: Path) -> str:
-    """Return a hint naming the table whose name a file's name is close to, or ""."""
-    stem = path.name.removesuffix(".csv").removesuffix(".parquet").lower()
+    """Return a hint naming the absent table whose name a file's or folder's name is close
+    to, or ""."""
+    if path.is_dir():
+        stem, suffix = path.name.lower(), ""
+    elif path.suffix.lower() in SUFFIX_FORMATS:
+        stem, suffix = path.stem.lower(), path.suffix.lower()
+    else:
+        return ""
     # A cutoff of 0.8 takes names a letter off, such as user.csv, and leaves names such as
-    # notes.txt or webex.csv.
+    # notes.csv or webex.csv.
     close = difflib.get_close_matches(stem, list(TABLE_SPECS), n=1, cutoff=0.8)
     if not close:
         return ""
-    return f" If it is the table {close[0]}, rename it to {close[0]}{path.suffix}."
+    table = close[0]
+    if any((path.parent / f"{table}{form}").exists() for form in ("", ".csv", ".parquet")):
+        return ""
+    return f" If it is the table {table}, rename it to {table}{suffix}."
 
 
 def misnamed_hint(drop_dir: Path, table: str) -> str:
@@ -208,9 +217,15 @@ def csv_problem(path: Path) -> str | None:
         return None
 
 
+# Characters a value may take when Python's csv module reads a file, for line numbers and read
+# errors. Its default of 131,072 stopped those reads at a longer value, which Polars accepts.
+CSV_FIELD_LIMIT = 2**31 - 1
+
+
 def csv_field_problem(text: Iterator[str]) -> str | None:
     """Return the first row of CSV text with more fields than its header, or whose quote is
     never closed, or None."""
+    csv.field_size_limit(CSV_FIELD_LIMIT)
     reader = csv.reader(text, strict=True)
     header = next(reader, None)
     if header is None:
@@ -255,6 +270,7 @@ def file_record_lines(path: str, modified: int, size: int) -> pl.Series | None:
             if not any(b'"' in block for block in iter(lambda: handle.read(1 << 20), b"")):
                 return None
         starts = array.array("L")
+        csv.field_size_limit(CSV_FIELD_LIMIT)
         with open(path, encoding="utf-8-sig", newline="") as text:
             reader = csv.reader(text)
             next(reader, None)

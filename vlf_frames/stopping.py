@@ -27,14 +27,23 @@ class StopRequestedError(Exception):
 _requested: list[int] = []
 # Depth of the ``shielded`` blocks running now.
 _shields: list[None] = []
+# Set once a signal has raised, or once the run has ended: later signals are only recorded,
+# so that they cannot cut short the message about the stop or the exit of a finished run.
+_ended: list[None] = []
 
 
 def request(signum: int, frame: FrameType | None) -> None:
-    """Signal handler: record the signal, or stop at once if one was recorded already and no
-    ``shielded`` block is running."""
-    if _requested and not _shields:
+    """Signal handler: record the signal, or stop at once if one was recorded already, no
+    ``shielded`` block is running and the run has not ended."""
+    if _requested and not _shields and not _ended:
+        _ended.append(None)
         raise StopRequestedError(signum)
     _requested.append(signum)
+
+
+def end() -> None:
+    """Only record signals from now on, because the run has ended."""
+    _ended.append(None)
 
 
 @contextmanager
@@ -55,3 +64,4 @@ def check() -> None:
 
 def reset() -> None:
     _requested.clear()
+    _ended.clear()

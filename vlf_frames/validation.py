@@ -18,6 +18,7 @@ from pathlib import Path
 import pandera.polars as pa
 import polars as pl
 
+from vlf_frames import stopping
 from vlf_frames.errors import DropError
 from vlf_frames.normalize import comparable_id, hashed_tuple
 from vlf_frames.reading import (
@@ -437,11 +438,15 @@ def validate_frame(
     schema: pa.DataFrameSchema,
 ) -> tuple[ValidatedTable, list[Finding]]:
     """Run every check of the schema on every row; split the rows into valid and rejected."""
+    # pandera turns an exception raised inside a check into a failure case, so a second
+    # signal is only recorded here, and the stop comes after.
     try:
-        schema.validate(frame, lazy=True)
+        with stopping.shielded():
+            schema.validate(frame, lazy=True)
         failures = None
     except pa.errors.SchemaErrors as errors:
         failures = errors.failure_cases
+    stopping.check()
 
     if failures is None or failures.height == 0:
         return ValidatedTable(spec, form, files, frame.height, frame, empty_rejects()), []
