@@ -238,6 +238,14 @@ def test_unreadable_csv_row_names_table_and_file(
     assert "line 3 is not UTF-8: byte 13 of the line is 0xff" in str(error.value)
 
 
+def edit_line(path: Path, index: int, change: Callable[[str], str]) -> list[str]:
+    """Replace line ``index`` (from 0) of a text file by ``change`` of it; return the lines."""
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[index] = change(lines[index])
+    path.write_text("".join(lines), encoding="utf-8")
+    return lines
+
+
 def build_at_once(drop: Path, partitions: int) -> ReportResult:
     del partitions
     return build_report(drop)
@@ -251,9 +259,7 @@ def test_csv_row_with_extra_field_named(
     tmp_path: Path, build: Callable[..., ReportResult]
 ) -> None:
     drop = write_drop(tmp_path, users=[user(f"user{number}") for number in range(5)])
-    lines = (drop / "users.csv").read_text(encoding="utf-8").splitlines(keepends=True)
-    lines[4] = lines[4].rstrip("\n") + ",extra\n"
-    (drop / "users.csv").write_text("".join(lines), encoding="utf-8")
+    lines = edit_line(drop / "users.csv", 4, lambda line: line.rstrip("\n") + ",extra\n")
     header_fields = lines[0].count(",") + 1
 
     with pytest.raises(DropError) as error:
@@ -274,9 +280,7 @@ def test_unclosed_csv_quote_message_is_short(
     """Polars quotes the rest of the file after an unclosed quote; the message cuts it off."""
     users = [user(f"user{number}", user_pkid=f"U{number}") for number in range(2000)]
     drop = write_drop(tmp_path, users=users)
-    lines = (drop / "users.csv").read_text(encoding="utf-8").splitlines(keepends=True)
-    lines[10] = '"' + lines[10]
-    (drop / "users.csv").write_text("".join(lines), encoding="utf-8")
+    edit_line(drop / "users.csv", 10, lambda line: '"' + line)
 
     with pytest.raises(DropError) as error:
         build(drop, partitions=2)
@@ -509,7 +513,7 @@ def test_table_hint_cases(tmp_path: Path, name: str, hint: str | None) -> None:
 
 
 def test_line_after_long_quoted_value(tmp_path: Path) -> None:
-    """Python's csv module stops at values over 131,072 characters unless told otherwise."""
+    """Python's csv module stops at values over 131,072 characters unless its limit is raised."""
     path = tmp_path / "phones.csv"
     long_value = "x" * 140_000 + "\n" + "y"
     path.write_text(f'a,b\n1,"{long_value}"\n2,3\n4,5,6\n', encoding="utf-8")

@@ -676,8 +676,8 @@ def user_counts(
 
 
 def summed_counts(counts: list[pl.LazyFrame]) -> pl.LazyFrame:
-    """Add up frames of counts with one row per customer code; a column or code that a frame
-    lacks adds nothing.
+    """Add up frames of counts that have one row per customer code. A column or code that a
+    frame lacks adds nothing.
 
     The frames are joined one after the other on the code. Stacking them took the width of
     all their columns for every row of every frame, which grows with the number of customers.

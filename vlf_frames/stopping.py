@@ -25,7 +25,7 @@ class StopRequestedError(Exception):
 
 
 _requested: list[int] = []
-# Depth of the ``shielded`` blocks running now.
+# One entry per ``shielded`` block running now.
 _shields: list[None] = []
 # Set once a signal has raised, or once the run has ended: later signals are only recorded,
 # so that they cannot cut short the message about the stop or the exit of a finished run.
@@ -42,7 +42,7 @@ def request(signum: int, frame: FrameType | None) -> None:
 
 
 def end() -> None:
-    """Only record signals from now on, because the run has ended."""
+    """Make the handler only record signals from now on, because the run has ended."""
     _ended.append(None)
 
 

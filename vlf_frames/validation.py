@@ -517,10 +517,7 @@ def describe_failures(
 
 def row_label(file: str, row: int) -> str:
     """Return where a row sits: a CSV line number (the header is line 1) or a Parquet row."""
-    if file.lower().endswith(".csv"):
-        lines = record_lines(file)
-        return f"line {row + 2 if lines is None else lines[row]}"
-    return f"row {row + 1}"
+    return str(row_labels(pl.Series([file]), pl.Series([row], dtype=pl.UInt32))[0])
 
 
 def row_labels(files: pl.Series, rows: pl.Series) -> pl.Series:
