@@ -7,8 +7,11 @@ the text partitions, so the findings and the rejected rows must be the same as i
 
 from __future__ import annotations
 
+import os
+import resource
 import shutil
 import signal
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -16,7 +19,16 @@ from pathlib import Path
 import pandera.polars as pa
 import polars as pl
 import pytest
-from cli_runner import FULL_OPTIONS, finish_cli, one_line, outcome, run_cli, start_cli
+from cli_runner import (
+    CLI_COMMAND,
+    FULL_OPTIONS,
+    cli_environment,
+    finish_cli,
+    one_line,
+    outcome,
+    run_cli,
+    start_cli,
+)
 from drop_builder import account, phone, user, write_drop
 
 from vlf_frames import chunked, partitioned, reading, stopping
@@ -335,6 +347,47 @@ def test_unusable_tmpdir_stops_run(synthetic_drop: Path, tmp_path: Path) -> None
     assert result.returncode == 2, outcome(result)
     assert f"TMPDIR is set to '{missing}'" in one_line(result.stderr)
     assert not output_dir.exists() or not any(output_dir.iterdir())
+
+
+def test_low_open_file_limit_raised(synthetic_drop: Path) -> None:
+    """A soft limit too low for the open part files is raised up to the hard limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    low = len(os.listdir("/proc/self/fd")) + 30
+    partitions = 40  # the phones alone keep about 90 part files open
+    assert hard == resource.RLIM_INFINITY or hard > 3 * partitions + low
+    resource.setrlimit(resource.RLIMIT_NOFILE, (low, hard))
+    try:
+        actual = build_report_chunked(synthetic_drop, partitions=partitions)
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+    assert took_chunked_path(actual)
+    assert_same_result(actual, build_report(synthetic_drop))
+
+
+def test_open_file_limit_too_low_named(synthetic_drop: Path, tmp_path: Path) -> None:
+    """A hard limit too low for the part files stops the run with what to change."""
+
+    def low_limit() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (80, 80))
+
+    output_dir = tmp_path / "out"
+    arguments = ["report", synthetic_drop, "--output-dir", output_dir, *FULL_OPTIONS]
+    result = subprocess.run(
+        [*CLI_COMMAND, *map(str, arguments), "--partitions", "60"],
+        capture_output=True,
+        text=True,
+        env=cli_environment({"TMPDIR": str(tmp_path)}),
+        preexec_fn=low_limit,
+        check=False,
+    )
+
+    assert result.returncode == 3, outcome(result)
+    message = one_line(result.stderr)
+    assert "Cannot open more temporary partition files" in message
+    assert "pass a smaller --partitions, or raise the open-file limit" in message
+    assert "Traceback" not in result.stderr
+    assert list(tmp_path.glob("vlf-frames-*")) == []
 
 
 @pytest.mark.parametrize(
