@@ -513,17 +513,24 @@ def test_progress_names_each_pass(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("partitions", ["0", "1", "2"])
-def test_ignored_file_warned_once(tmp_path: Path, partitions: str) -> None:
-    drop = tmp_path / "drop"
-    shutil.copytree(SAMPLE_DROP, drop)
+@pytest.mark.parametrize("valid", [True, False])
+def test_ignored_file_warned_once(tmp_path: Path, partitions: str, valid: bool) -> None:
+    """An ignored file is named once, also when invalid rows send the drop to a second path."""
+    users = [user("anna")] if valid else [user("anna"), user("  ")]
+    drop = write_drop(tmp_path / "input", users=users, phones=[phone("SEP1", owner="anna")])
+    (drop / "users").mkdir()
+    (drop / "users.csv").rename(drop / "users" / "part-0.csv")
     (drop / "notes.txt").write_text("not a table\n", encoding="utf-8")
+    (drop / "users" / "notes.txt").write_text("not a table\n", encoding="utf-8")
 
     result = run_cli(
         "report", drop, "--output-dir", tmp_path / "out", *FULL_OPTIONS, "--partitions", partitions
     )
 
-    assert result.returncode == 0, outcome(result)
-    assert one_line(result.stderr).count("notes.txt: not a table of the inventory drop") == 1
+    assert result.returncode == (0 if valid else 1), outcome(result)
+    log = one_line(result.stderr)
+    assert log.count("notes.txt: not a table of the inventory drop") == 1
+    assert log.count("notes.txt: not a .csv or .parquet file") == 1
 
 
 def test_misnamed_table_file_named(tmp_path: Path) -> None:

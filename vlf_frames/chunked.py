@@ -288,6 +288,7 @@ def build_report_chunked(
             partitions=partitions,
             on_stage=on_stage,
             work_dir=work_dir,
+            checked=validation,
         )
 
     validation.tables = {

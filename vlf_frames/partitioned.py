@@ -237,15 +237,18 @@ def build_report_partitioned(
     partitions: int | None = None,
     on_stage: StageCallback | None = None,
     work_dir: Path | None = None,
+    checked: DropValidation | None = None,
 ) -> ReportResult:
     """Validate a drop and compute its report partition by partition.
 
     The result is the same as ``pipeline.build_report``. Findings of one check in one file are
     merged over the partitions; their example values come from the first partitions.
+    ``checked`` is the result of ``checked_layout`` for the drop, if the caller has it, so that
+    its warnings are not logged again.
     """
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    validation = checked_layout(drop_dir)
+    validation = checked_layout(drop_dir) if checked is None else checked
     layout = validation.layout
 
     count = partitions or automatic_partitions(layout)
