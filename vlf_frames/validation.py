@@ -374,9 +374,8 @@ def known_site_check(known_sites: pl.Series) -> pa.Check:
     ``known_sites`` contains the ``site_key`` of every valid site. Checking a million phones
     against 288,000 sites took 26 ms with 64-bit hashes and 50 ms with 128-bit hashes, and
     joined texts took about three times as long as 128-bit hashes (Polars 2.1), because each
-    check builds its set anew. An unknown pair
-    passes only if its hash equals that of a valid site: for one unknown pair and a million
-    sites, the probability is below 10⁻¹³.
+    check builds its set anew. An unknown pair passes only if its hash equals that of a valid
+    site: for one unknown pair and a million sites, the probability is below 10⁻¹³.
     """
     known = pl.lit(known_sites).implode()
 
