@@ -286,6 +286,81 @@ def test_csv_row_with_extra_field_named(
 
 
 @pytest.mark.parametrize("build", EVERY_PATH)
+def test_csv_short_row_named(tmp_path: Path, build: Callable[..., ReportResult]) -> None:
+    """A row with a field too few would shift its values into other columns."""
+    drop = write_drop(tmp_path, users=[user(f"user{number}") for number in range(5)])
+    lines = edit_line(drop / "users.csv", 4, lambda line: line.rsplit(",", 1)[0] + "\n")
+    header_fields = lines[0].count(",") + 1
+
+    with pytest.raises(DropError) as error:
+        build(drop, partitions=2)
+
+    message = str(error.value)
+    assert "users.csv" in message
+    assert (
+        f"the row on line 5 has {header_fields - 1} fields, and the header has {header_fields}"
+        in message
+    )
+    assert "with a value or an empty field for every column of every row" in message
+
+
+@pytest.mark.parametrize("build", EVERY_PATH)
+@pytest.mark.parametrize(("index", "line"), [(2, 4), (6, 8)])
+def test_csv_blank_line_named(
+    tmp_path: Path, build: Callable[..., ReportResult], index: int, line: int
+) -> None:
+    """A blank line in the middle or a second line break at the end is named."""
+    drop = write_drop(tmp_path, users=[user(f"user{number}") for number in range(6)])
+    edit_line(drop / "users.csv", index, lambda text: text + "\n")
+
+    with pytest.raises(DropError) as error:
+        build(drop, partitions=2)
+
+    assert f"users.csv' cannot be read as CSV: line {line} is blank" in str(error.value)
+
+
+@pytest.mark.parametrize("build", EVERY_PATH)
+def test_csv_quoted_breaks_not_short(tmp_path: Path, build: Callable[..., ReportResult]) -> None:
+    """Separators and line breaks inside quoted values are not counted as fields or lines."""
+    phones = [phone(f"SEP{number}", product='Cisco, "8845"\nvideo,\n') for number in range(4)]
+    drop = write_drop(tmp_path, phones=phones)
+    assert (drop / "phones.csv").read_text(encoding="utf-8").count("\n") == 1 + 3 * 4
+
+    result = build(drop, partitions=2)
+
+    assert result.validation.tables["phones"].rows_read == 4
+
+
+@pytest.mark.parametrize("block_bytes", [64, 1 << 20])
+def test_short_row_found_across_blocks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block_bytes: int
+) -> None:
+    """A block ends only at a line break outside quotes, so a quoted break never ends one."""
+    monkeypatch.setattr(reading, "COUNT_BLOCK_BYTES", block_bytes)
+    phones = [phone(f"SEP{number}", product=f"Cisco\n{'x' * number},\n") for number in range(60)]
+    drop = write_drop(tmp_path, phones=phones)
+    path = drop / "phones.csv"
+    assert not reading.has_short_rows(path)
+
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text[: text.rindex(",")] + "\n", encoding="utf-8")
+
+    assert reading.has_short_rows(path)
+
+
+def test_csv_short_row_exit_code(tmp_path: Path) -> None:
+    drop = write_drop(tmp_path / "input", users=[user("anna"), user("bert")])
+    edit_line(drop / "users.csv", 2, lambda line: line.rsplit(",", 1)[0] + "\n")
+
+    result = run_cli("report", drop, "--output-dir", tmp_path / "out", *FULL_OPTIONS)
+
+    assert result.returncode == 1, outcome(result)
+    assert "the row on line 3 has 3 fields, and the header has 4" in one_line(result.stderr)
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+@pytest.mark.parametrize("build", EVERY_PATH)
 def test_unclosed_csv_quote_message_is_short(
     tmp_path: Path, build: Callable[..., ReportResult]
 ) -> None:

@@ -31,6 +31,7 @@ from vlf_frames.reading import (
     error_summary,
     record_lines,
     scan_file,
+    short_row_error,
     unreadable_file_error,
 )
 from vlf_frames.tables import CUSTOMER_KEY, SITE_KEY, TABLE_SPECS, Key, TableSpec
@@ -195,6 +196,9 @@ def check_file_schemas(table_files: TableFiles) -> list[Finding]:
     findings = []
     for data_file in table_files.files:
         frame = scan_file(data_file, spec)
+        short_rows = short_row_error(spec.name, data_file)
+        if short_rows is not None:
+            raise short_rows
         try:
             schema.validate(frame, lazy=True)
         except pa.errors.SchemaErrors as errors:
