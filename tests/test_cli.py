@@ -655,6 +655,32 @@ def test_quarantine_writes_report_and_rejects(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("partitions", ["1", "2"])
+def test_customer_left_out_named(tmp_path: Path, partitions: str) -> None:
+    """A customer whose own row is set aside is named, with the rows that went with it."""
+    drop = write_drop(
+        tmp_path,
+        customers=[customer("C1"), customer("C2"), customer("C2")],
+        sites=[site("S1"), site("S2", customer="C2")],
+        users=[user("anna"), user("bert", site="S2", customer="C2")],
+        phones=[phone("SEP1", owner="bert", site="S2", customer="C2")],
+    )
+    output_dir = tmp_path / "out"
+    arguments = ["--output-dir", output_dir, "--on-invalid", "quarantine", *FULL_OPTIONS]
+
+    result = run_cli("report", drop, *arguments, "--partitions", partitions)
+
+    assert result.returncode == 0, outcome(result)
+    summary = one_line(result.stderr)
+    assert (
+        "1 customer is left out of the report, because its row in customers is invalid: C2. "
+        "3 rows of other tables that name it were set aside as well." in summary
+    )
+    report = (output_dir / FULL_REPORT_NAME).read_text(encoding="utf-8")
+    rows = [line for line in report.splitlines() if not line.startswith("#")][1:]
+    assert [row.split(",")[0] for row in rows] == ["C1"]
+
+
+@pytest.mark.parametrize("partitions", ["1", "2"])
 def test_line_after_quoted_line_break(tmp_path: Path, partitions: str) -> None:
     """A quoted value with a line break makes its row take two lines of the CSV file."""
     phones = [

@@ -148,6 +148,7 @@ def print_summary(
     if is_quiet():
         return
     print_tables_read(validation)
+    print_customers_left_out(validation)
     if dangling is not None:
         print_dangling(dangling)
     if report is not None:
@@ -170,6 +171,40 @@ def print_tables_read(validation: DropValidation) -> None:
     if validation.layout.absent:
         absent = ", ".join(validation.layout.absent)
         console.print(Text.assemble(("Absent tables, counted as empty: ", "yellow"), absent))
+
+
+# Customers named in the line about customers left out of the report. The others are counted.
+LISTED_CUSTOMERS = 5
+
+
+def print_customers_left_out(validation: DropValidation) -> None:
+    """Name the customers whose own rows were set aside, which the report leaves out with every
+    row that names them."""
+    customers = validation.tables.get("customers")
+    if customers is None or customers.rejected.is_empty():
+        return
+    pkid = pl.col("values").str.json_path_match("$.customer_pkid")
+    pkids = customers.rejected.select(pkid).to_series().drop_nulls().unique(maintain_order=True)
+    if pkids.is_empty():
+        return
+
+    others = [table.rejected for name, table in validation.tables.items() if name != "customers"]
+    named = sum(frame.filter(pkid.is_in(pkids.implode())).height for frame in others)
+    listed = ", ".join(pkids.head(LISTED_CUSTOMERS).to_list())
+    if pkids.len() > LISTED_CUSTOMERS:
+        listed += f" and {pkids.len() - LISTED_CUSTOMERS:,} more"
+
+    single = pkids.len() == 1
+    headline = (
+        f"{plural(pkids.len(), 'customer')} {'is' if single else 'are'} left out of the report, "
+        f"because {'its row' if single else 'their rows'} in customers "
+        f"{'is' if single else 'are'} invalid: "
+    )
+    consequence = (
+        f". {plural(named, 'row')} of other tables that name {'it' if single else 'them'} "
+        f"{'was' if named == 1 else 'were'} set aside as well."
+    )
+    console.print(Text.assemble((headline, "yellow"), listed, consequence))
 
 
 def print_dangling(dangling: dict[str, int]) -> None:
