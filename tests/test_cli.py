@@ -757,8 +757,23 @@ def test_output_dir_under_file(tmp_path: Path) -> None:
     result = run_cli("report", good_drop(tmp_path), "--output-dir", output_dir, *FULL_OPTIONS)
 
     assert result.returncode == 3, outcome(result)
-    assert str(output_dir) in one_line(result.stderr)
+    message = one_line(result.stderr)
+    assert f"Cannot write to the output folder '{output_dir}': Not a directory" in message
+    assert "Pass an --output-dir that is a folder you can write to" in message
     assert "Traceback" not in result.stderr
+
+
+def test_output_dir_checked_before_drop(tmp_path: Path) -> None:
+    """A long run cannot end at a folder it cannot write to: the folder is checked first."""
+    blocker = tmp_path / "blocker"
+    blocker.write_text("", encoding="utf-8")
+    drop = write_drop(tmp_path, users=[user("anna"), user("  ")])
+
+    result = run_cli("report", drop, "--output-dir", blocker / "out", *FULL_OPTIONS)
+
+    assert result.returncode == 3, outcome(result)
+    assert "Cannot write to the output folder" in one_line(result.stderr)
+    assert "userid" not in result.stderr
 
 
 def test_failed_write_leaves_no_partial_report(tmp_path: Path) -> None:

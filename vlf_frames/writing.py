@@ -31,6 +31,20 @@ def report_csv_text(report: pl.DataFrame, metadata_lines: list[str]) -> str:
     return buffer.getvalue()
 
 
+def prepare_output_dir(folder: Path) -> None:
+    """Create the output folder if it is missing and check that a file can be made in it, so
+    that a long run does not end at a folder it cannot write to."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise OutputError(
+            f"Cannot write to the output folder {str(folder)!r}: {error.strerror}. Pass an "
+            "--output-dir that is a folder you can write to, or that can be created."
+        ) from error
+
+
 def write_atomically(path: Path, text: str, *, private: bool = False) -> None:
     """Write UTF-8 text (no BOM) to ``path`` through a temporary file in the same folder.
 

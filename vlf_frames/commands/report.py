@@ -21,7 +21,12 @@ from vlf_frames.render import (
     print_summary,
 )
 from vlf_frames.settings import resolve_settings
-from vlf_frames.writing import report_csv_text, write_atomically, write_rejects
+from vlf_frames.writing import (
+    prepare_output_dir,
+    report_csv_text,
+    write_atomically,
+    write_rejects,
+)
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +121,7 @@ def run(args: argparse.Namespace) -> int:
     settings = resolve_settings(options, config_file=args.config)
     if args.output_dir.exists() and not args.output_dir.is_dir():
         raise ConfigError(f"--output-dir {str(args.output_dir)!r} exists and is not a folder.")
+    prepare_output_dir(args.output_dir)
 
     with StageStatus() as on_stage:
         try:
