@@ -331,6 +331,22 @@ def test_csv_quoted_breaks_not_short(tmp_path: Path, build: Callable[..., Report
     assert result.validation.tables["phones"].rows_read == 4
 
 
+@pytest.mark.parametrize("build", EVERY_PATH)
+def test_csv_stray_quote_named(tmp_path: Path, build: Callable[..., ReportResult]) -> None:
+    """A quote inside an unquoted value, after a valid quoted line break, is named."""
+    phones = [phone("SEP1", product="Cisco\n8845"), phone("SEP2"), phone("SEP3")]
+    drop = write_drop(tmp_path, phones=phones)
+    edit_line(drop / "phones.csv", 4, lambda line: line.replace("Cisco", 'Cis"co'))
+
+    with pytest.raises(DropError) as error:
+        build(drop, partitions=2)
+
+    message = str(error.value)
+    assert "phones.csv" in message
+    assert "the value 'Cis\"co 8845' on line 5 has a quote that neither starts nor ends" in message
+    assert "Quote the whole value and double each quote inside it" in message
+
+
 @pytest.mark.parametrize("block_bytes", [64, 1 << 20])
 def test_short_row_found_across_blocks(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block_bytes: int

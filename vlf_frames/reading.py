@@ -8,6 +8,7 @@ import difflib
 import functools
 import logging
 import os
+import re
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -259,7 +260,8 @@ def has_short_rows(path: Path) -> bool:
 
 def csv_problem(path: Path) -> str | None:
     """Return the first line of a CSV file that is not UTF-8, is blank, has more or fewer
-    fields than the header or opens a quote that is never closed, or None.
+    fields than the header, has a quote inside a value that does not start with one, or opens
+    a quote that is never closed, or None.
 
     Polars 2.1 names none of these lines. The file is read line by line, so memory stays small.
     """
@@ -287,28 +289,85 @@ CSV_FIELD_LIMIT = 2**31 - 1
 
 def csv_field_problem(text: Iterator[str]) -> str | None:
     """Return the first row of CSV text that is blank, has more or fewer fields than its
-    header, or whose quote is never closed, or None."""
+    header, has a quote inside a value that does not start with one, or whose quote is never
+    closed, or None."""
     csv.field_size_limit(CSV_FIELD_LIMIT)
-    reader = csv.reader(text, strict=True)
+    lines = RecordedLines(text)
+    reader = csv.reader(lines, strict=True)
     header = next(reader, None)
     if header is None:
         return None
+    lines.take()
     start = reader.line_num + 1
     try:
         for row in reader:
-            if not row and len(header) > 1:
-                return f"line {start} is blank"
-            if len(row) != len(header):
-                return (
-                    f"the row on line {start} has {len(row)} fields, and the header has "
-                    f"{len(header)}"
-                )
+            problem = row_problem(row, len(header), start) or stray_quote(lines.take(), start)
+            if problem is not None:
+                return problem
             start = reader.line_num + 1
     except csv.Error as error:
         if reader.line_num > start or "end of data" in str(error):
             return f"the quote opened in the row on line {start} is never closed"
         return f"the row on line {start} is invalid CSV ({error})"
     return None
+
+
+def row_problem(row: list[str], header_fields: int, start: int) -> str | None:
+    """Return what is wrong with a parsed CSV row that starts on line ``start``, or None."""
+    if not row and header_fields > 1:
+        return f"line {start} is blank"
+    if len(row) != header_fields:
+        return f"the row on line {start} has {len(row)} fields, and the header has {header_fields}"
+    return None
+
+
+class RecordedLines:
+    """An iterator over lines of text that keeps the lines read since ``take`` was called."""
+
+    def __init__(self, lines: Iterator[str]) -> None:
+        self.lines = iter(lines)
+        self.read: list[str] = []
+
+    def __iter__(self) -> RecordedLines:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self.lines)
+        self.read.append(line)
+        return line
+
+    def take(self) -> str:
+        """Return the lines read since the last call, and forget them."""
+        read, self.read = self.read, []
+        return "".join(read)
+
+
+# A CSV field: a quoted value with doubled quotes inside, or a value without quotes.
+CSV_FIELD = re.compile(r'"(?:[^"]|"")*"|[^,"\r\n]*')
+
+
+def stray_quote(record: str, start: int) -> str | None:
+    """Return where the text of a CSV record that starts on line ``start`` has a quote inside
+    a value that does not start with one, or None.
+
+    Python's csv module keeps such a quote as text, and Polars 2.1 fails on the file.
+    """
+    position = 0
+    while True:
+        field = CSV_FIELD.match(record, position)
+        assert field is not None  # the pattern also matches an empty value
+        position = field.end()
+        if position < len(record) and record[position] == ",":
+            position += 1
+            continue
+        if position >= len(record) or record[position] in "\r\n":
+            return None
+        value = record[field.start() :].split(",", 1)[0].splitlines()[0]
+        line = start + record.count("\n", 0, position)
+        return (
+            f"the value {value!r} on line {line} has a quote that neither starts nor ends a "
+            "quoted value. Quote the whole value and double each quote inside it"
+        )
 
 
 def record_lines(path: str) -> pl.Series | None:
