@@ -462,23 +462,27 @@ def test_open_file_limit_too_low_named(synthetic_drop: Path, tmp_path: Path) -> 
     def low_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (80, 80))
 
-    output_dir = tmp_path / "out"
-    arguments = ["report", synthetic_drop, "--output-dir", output_dir, *FULL_OPTIONS]
-    result = subprocess.run(
-        [*CLI_COMMAND, *map(str, arguments), "--partitions", "60"],
-        capture_output=True,
-        text=True,
-        env=cli_environment({"TMPDIR": str(tmp_path)}),
-        preexec_fn=low_limit,
-        check=False,
-    )
+    def run_with_parts(partitions: str) -> subprocess.CompletedProcess[str]:
+        arguments = ["report", synthetic_drop, "--output-dir", tmp_path / "out", *FULL_OPTIONS]
+        return subprocess.run(
+            [*CLI_COMMAND, *map(str, arguments), "--partitions", partitions],
+            capture_output=True,
+            text=True,
+            env=cli_environment({"TMPDIR": str(tmp_path)}),
+            preexec_fn=low_limit,
+            check=False,
+        )
+
+    result = run_with_parts("60")
 
     assert result.returncode == 3, outcome(result)
     message = one_line(result.stderr)
-    assert "Cannot open more temporary partition files" in message
-    assert "pass a smaller --partitions, or raise the open-file limit" in message
+    assert "Cannot open more temporary partition files: the limit of 80 open files" in message
+    assert "pass --partitions 5 or fewer, or raise the limit with `ulimit -n`" in message
     assert "Traceback" not in result.stderr
     assert list(tmp_path.glob("vlf-frames-*")) == []
+    # The advice holds: the part count it names fits the limit.
+    assert run_with_parts("5").returncode == 0
 
 
 @pytest.mark.parametrize(

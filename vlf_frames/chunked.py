@@ -314,6 +314,20 @@ def raise_open_file_limit(needed: int) -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
 
 
+def open_file_limit() -> int | str:
+    """Return the soft limit of open files, or "the system's" where it cannot be read."""
+    if sys.platform == "win32":
+        return "the system's"
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def fitting_partitions(limit: int | str) -> int:
+    """Return the largest part count whose files fit a limit of open files."""
+    if isinstance(limit, str):
+        return 1
+    return max(1, (limit - OPEN_FILES_OTHER) // OPEN_FILES_PER_PART)
+
+
 def encode_drop(run: ChunkedRun, on_stage: StageCallback | None) -> None:
     """Validate and encode every table, parents first, writing the encoded partitions."""
     customers = run.layout.tables["customers"]
@@ -504,9 +518,11 @@ def part_write_error(folder: Path, error: OSError) -> OutputError:
     """Return the error for a part file that cannot be made or written."""
     if error.errno in (errno.EMFILE, errno.ENFILE):
         return OutputError(
-            f"Cannot open more temporary partition files in {str(folder)!r}: {error}. "
-            "Each part of a table needs an open file while the table is read: pass a smaller "
-            "--partitions, or raise the open-file limit with `ulimit -n`."
+            f"Cannot open more temporary partition files: the limit of {open_file_limit()} "
+            f"open files is reached. Each part of a table keeps up to {OPEN_FILES_PER_PART} "
+            "files open while the table is read: pass --partitions "
+            f"{fitting_partitions(open_file_limit())} or fewer, or raise the limit with "
+            "`ulimit -n`."
         )
     return OutputError(
         f"Cannot write the temporary partition files to {str(folder)!r}: {error}. "
