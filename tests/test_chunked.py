@@ -332,6 +332,31 @@ def test_csv_quoted_breaks_not_short(tmp_path: Path, build: Callable[..., Report
 
 
 @pytest.mark.parametrize("build", EVERY_PATH)
+@pytest.mark.parametrize(
+    ("encoding", "reason"),
+    [
+        ("utf-16", "it is UTF-16 text (it starts with the bytes FF FE)"),
+        ("utf-16-le", "it contains NUL bytes, as UTF-16 and UTF-32 text do"),
+        ("utf-32", "it is UTF-32 text (it starts with the bytes FF FE 00 00)"),
+    ],
+)
+def test_csv_wide_text_named(
+    tmp_path: Path, build: Callable[..., ReportResult], encoding: str, reason: str
+) -> None:
+    """Polars reads UTF-16 text without an error, as columns with NUL bytes in their names."""
+    drop = write_drop(tmp_path, users=[user("anna")])
+    path = drop / "customers.csv"
+    path.write_text(path.read_text(encoding="utf-8"), encoding=encoding)
+
+    with pytest.raises(DropError) as error:
+        build(drop, partitions=2)
+
+    assert f"customers.csv' cannot be read as CSV: {reason}. Export it again as a UTF-8" in str(
+        error.value
+    )
+
+
+@pytest.mark.parametrize("build", EVERY_PATH)
 def test_csv_stray_quote_named(tmp_path: Path, build: Callable[..., ReportResult]) -> None:
     """A quote inside an unquoted value, after a valid quoted line break, is named."""
     phones = [phone("SEP1", product="Cisco\n8845"), phone("SEP2"), phone("SEP3")]

@@ -194,21 +194,50 @@ def unreadable_file_error(table: str, data_file: DataFile, error: Exception) -> 
     )
 
 
-def short_row_error(table: str, data_file: DataFile) -> DropError | None:
-    """Return the error for a CSV file with a blank line or a row with fewer fields than its
-    header, or None.
+def malformed_csv_error(table: str, data_file: DataFile) -> DropError | None:
+    """Return the error for a CSV file that is UTF-16 or UTF-32 text, or has a blank line or a
+    row with fewer fields than its header, or None.
 
-    Polars 2.1 reads the missing fields of such a row as null, and a blank line as a row of
-    nulls, so the values of a short row would shift into other columns unnoticed.
+    Polars 2.1 reads such files without an error: UTF-16 text as columns whose names hold NUL
+    bytes, the missing fields of a short row as null, and a blank line as a row of nulls, so
+    the values of a short row would shift into other columns unnoticed.
     """
-    if data_file.format != "csv" or not has_short_rows(data_file.path):
+    if data_file.format != "csv":
         return None
-    reason = csv_problem(data_file.path) or "a row has fewer fields than the header"
+    advice = f"Export it again as {EXPECTED_FORMS['csv']}"
+    reason = wide_text_problem(data_file.path)
+    if reason is None and has_short_rows(data_file.path):
+        reason = csv_problem(data_file.path) or "a row has fewer fields than the header"
+        advice += ", with a value or an empty field for every column of every row"
+    if reason is None:
+        return None
     return DropError(
-        f"Table {table}: file {str(data_file.path)!r} cannot be read as CSV: {reason}. Export "
-        f"it again as {EXPECTED_FORMS['csv']}, with a value or an empty field for every column "
-        "of every row."
+        f"Table {table}: file {str(data_file.path)!r} cannot be read as CSV: {reason}. {advice}."
     )
+
+
+# Byte order marks of text that is not UTF-8, longest first.
+BYTE_ORDER_MARKS = (
+    (b"\xff\xfe\x00\x00", "UTF-32"),
+    (b"\x00\x00\xfe\xff", "UTF-32"),
+    (b"\xff\xfe", "UTF-16"),
+    (b"\xfe\xff", "UTF-16"),
+)
+
+
+def wide_text_problem(path: Path) -> str | None:
+    """Return why a file's start is UTF-16 or UTF-32 text rather than UTF-8, or None."""
+    try:
+        with path.open("rb") as handle:
+            start = handle.read(64 * 1024)
+    except OSError:
+        return None  # reading the file reports this
+    for mark, encoding in BYTE_ORDER_MARKS:
+        if start.startswith(mark):
+            return f"it is {encoding} text (it starts with the bytes {mark.hex(' ').upper()})"
+    if b"\x00" in start:
+        return "it contains NUL bytes, as UTF-16 and UTF-32 text do"
+    return None
 
 
 # Bytes of a CSV file counted at a time. A block ends at a line break outside quotes.

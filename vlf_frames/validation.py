@@ -29,9 +29,9 @@ from vlf_frames.reading import (
     DropLayout,
     TableFiles,
     error_summary,
+    malformed_csv_error,
     record_lines,
     scan_file,
-    short_row_error,
     unreadable_file_error,
 )
 from vlf_frames.tables import CUSTOMER_KEY, SITE_KEY, TABLE_SPECS, Key, TableSpec
@@ -195,10 +195,10 @@ def check_file_schemas(table_files: TableFiles) -> list[Finding]:
     schema = spec.model.to_schema()
     findings = []
     for data_file in table_files.files:
+        malformed = malformed_csv_error(spec.name, data_file)
+        if malformed is not None:
+            raise malformed
         frame = scan_file(data_file, spec)
-        short_rows = short_row_error(spec.name, data_file)
-        if short_rows is not None:
-            raise short_rows
         try:
             schema.validate(frame, lazy=True)
         except pa.errors.SchemaErrors as errors:
