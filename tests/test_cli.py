@@ -9,7 +9,10 @@ from __future__ import annotations
 import csv
 import io
 import re
+import signal
 import subprocess
+import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,6 +25,7 @@ import pytest
 from cli_runner import (
     FULL_OPTIONS,
     FULL_REPORT_NAME,
+    cli_environment,
     finish_cli,
     one_line,
     outcome,
@@ -789,3 +793,24 @@ def test_failed_write_leaves_no_partial_report(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
     assert written_files(output_dir) == [FULL_REPORT_NAME]
     assert (output_dir / FULL_REPORT_NAME).is_dir()
+
+
+@pytest.mark.parametrize("delay", [0.05, 0.15, 0.3])
+def test_interrupt_while_starting(tmp_path: Path, delay: float) -> None:
+    """A Ctrl-C while the console command imports Polars and pandera prints no traceback."""
+    console = "from vlf_frames.console import run; run()"
+    arguments = ["report", good_drop(tmp_path), "--output-dir", tmp_path / "out", *FULL_OPTIONS]
+    process = subprocess.Popen(
+        [sys.executable, "-c", console, *map(str, arguments)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_environment(),
+    )
+    time.sleep(delay)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate()
+
+    assert "Traceback" not in stderr
+    # Before Python has set its own handler, the signal ends the process without output.
+    assert process.returncode in (128 + signal.SIGINT, -signal.SIGINT), stderr

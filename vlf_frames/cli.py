@@ -77,8 +77,12 @@ def run() -> None:
 
 
 def main(argv: Sequence[str] | None = None, *, restore_signals: bool = True) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        # The commands import pandera and Polars, before the stop signals are handled below.
+        args = build_parser().parse_args(argv)
+    except KeyboardInterrupt:
+        print_error(f"{STOP_MESSAGES[signal.SIGINT]}; no report was written.")
+        return 128 + signal.SIGINT
     verbose = getattr(args, "verbose", 0)
     quiet = getattr(args, "quiet", False)
 
