@@ -7,6 +7,8 @@ the text partitions, so the findings and the rejected rows must be the same as i
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import resource
 import shutil
@@ -381,12 +383,97 @@ def test_short_row_found_across_blocks(
     phones = [phone(f"SEP{number}", product=f"Cisco\n{'x' * number},\n") for number in range(60)]
     drop = write_drop(tmp_path, phones=phones)
     path = drop / "phones.csv"
-    assert not reading.has_short_rows(path)
+    assert reading.csv_layout_differs(path) is False
 
     text = path.read_text(encoding="utf-8")
     path.write_text(text[: text.rindex(",")] + "\n", encoding="utf-8")
 
-    assert reading.has_short_rows(path)
+    assert reading.csv_layout_differs(path) is True
+
+
+def test_short_row_after_many_quoted_breaks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows whose quoted values hold most of the line breaks still end the counted blocks."""
+    monkeypatch.setattr(reading, "COUNT_BLOCK_BYTES", 256)
+    monkeypatch.setattr(reading, "PENDING_LIMIT_BYTES", 1024)
+    product = "Cisco" + "\nline" * 40
+    phones = [phone(f"SEP{number}", product=product) for number in range(30)]
+    drop = write_drop(tmp_path, phones=phones)
+    path = drop / "phones.csv"
+    assert reading.csv_layout_differs(path) is False
+
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text[: text.rindex(",")] + "\n", encoding="utf-8")
+
+    assert reading.csv_layout_differs(path) is True
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (lambda line: line.replace("anna", 'an"n"a'), """the value 'an"n"a' on line 3 has"""),
+        (lambda line: line.replace("anna", ' "anna"'), """the value ' "anna"' on line 3 has"""),
+        (lambda line: "   \n", "the row on line 3 has 1 field, and the header has 4"),
+    ],
+)
+@pytest.mark.parametrize("few", [0, 10_000])
+def test_csv_balanced_stray_quotes_named(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    change: Callable[[str], str],
+    reason: str,
+    few: int,
+) -> None:
+    """Two stray quotes keep the counts level, and must still be named."""
+    monkeypatch.setattr(reading, "FEW_QUOTED_VALUES", few)
+    drop = write_drop(tmp_path, users=[user("bert"), user("anna"), user("carl")])
+    edit_line(drop / "users.csv", 2, change)
+
+    with pytest.raises(DropError) as error:
+        build_report(drop)
+
+    assert reason in str(error.value)
+
+
+@pytest.mark.parametrize("few", [0, 10_000])
+def test_csv_all_quoted_with_mark_accepted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, few: int
+) -> None:
+    """Every value quoted, doubled quotes, a quoted header and a UTF-8 byte order mark."""
+    monkeypatch.setattr(reading, "FEW_QUOTED_VALUES", few)
+    drop = write_drop(tmp_path, users=[user("anna"), user('b"e,rt')])
+    path = drop / "users.csv"
+    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
+    quoted = io.StringIO()
+    csv.writer(quoted, quoting=csv.QUOTE_ALL, lineterminator="\r\n").writerows(rows)
+    path.write_text(quoted.getvalue(), encoding="utf-8-sig")
+
+    assert reading.csv_layout_differs(path) is False
+    assert build_report(drop).validation.tables["users"].rows_read == 2
+
+
+@pytest.mark.parametrize(
+    ("layout", "reason"),
+    [
+        (lambda text: "\n" + text, "line 1 is blank, and the header must be on line 1"),
+        (
+            lambda text: text.replace("\n", "\r"),
+            "its lines end with a carriage return alone; use line feeds (\\n or \\r\\n)",
+        ),
+    ],
+)
+def test_csv_line_layout_named(
+    tmp_path: Path, layout: Callable[[str], str], reason: str
+) -> None:
+    drop = write_drop(tmp_path, users=[user("anna"), user("bert")])
+    path = drop / "users.csv"
+    path.write_bytes(layout(path.read_text(encoding="utf-8")).encode("utf-8"))
+
+    with pytest.raises(DropError) as error:
+        build_report(drop)
+
+    assert reason in str(error.value)
 
 
 def test_csv_short_row_exit_code(tmp_path: Path) -> None:
