@@ -745,10 +745,20 @@ def test_output_dir_is_file(tmp_path: Path) -> None:
 
     result = run_cli("report", good_drop(tmp_path), "--output-dir", output_file, *FULL_OPTIONS)
 
-    assert result.returncode != 0, outcome(result)
+    assert result.returncode == 2, outcome(result)
     assert str(output_file) in one_line(result.stderr)
+    assert "Pass a folder, or a path that does not exist yet" in one_line(result.stderr)
     assert "Traceback" not in result.stderr
     assert output_file.read_text(encoding="utf-8") == "not a folder\n"
+
+
+def test_output_dir_empty_rejected(tmp_path: Path) -> None:
+    """An empty --output-dir would write to the current folder without saying so."""
+    result = run_cli("report", good_drop(tmp_path), "--output-dir", "", *FULL_OPTIONS, cwd=tmp_path)
+
+    assert result.returncode == 2, outcome(result)
+    assert "argument --output-dir: is empty; pass a folder" in one_line(result.stderr)
+    assert not list(tmp_path.glob("vlf_*.csv"))
 
 
 def test_output_dir_under_file(tmp_path: Path) -> None:

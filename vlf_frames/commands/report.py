@@ -44,7 +44,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("drop", type=Path, metavar="DROP", help="folder of the inventory drop")
     parser.add_argument(
         "--output-dir",
-        type=Path,
+        type=folder_path,
         required=True,
         metavar="DIR",
         help="folder for the report (created if missing)",
@@ -78,6 +78,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_partitions_option(parser)
     add_verbosity_options(parser)
     parser.set_defaults(handler=run)
+
+
+def folder_path(text: str) -> Path:
+    """Return the path of an option that names a folder; an empty one is rejected, because it
+    would mean the current folder without saying so."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("is empty; pass a folder, such as out")
+    return Path(text)
 
 
 def add_partitions_option(parser: argparse.ArgumentParser) -> None:
@@ -120,7 +128,10 @@ def run(args: argparse.Namespace) -> int:
     }
     settings = resolve_settings(options, config_file=args.config)
     if args.output_dir.exists() and not args.output_dir.is_dir():
-        raise ConfigError(f"--output-dir {str(args.output_dir)!r} exists and is not a folder.")
+        raise ConfigError(
+            f"--output-dir {str(args.output_dir)!r} exists and is not a folder. Pass a folder, "
+            "or a path that does not exist yet."
+        )
     prepare_output_dir(args.output_dir)
 
     with StageStatus() as on_stage:
