@@ -6,8 +6,11 @@ time ended in a traceback of the import. This module imports them only inside a 
 
 from __future__ import annotations
 
-import signal
-import sys
+import sys  # the console script has imported it already
+from typing import NoReturn
+
+# The exit code of a run stopped by SIGINT: 128 plus the signal's number, 2.
+INTERRUPTED_CODE = 130
 
 
 def run() -> None:
@@ -15,6 +18,16 @@ def run() -> None:
     try:
         from vlf_frames import cli  # noqa: PLC0415 - this import is what a Ctrl-C may interrupt
     except KeyboardInterrupt:
-        sys.stderr.write("error: Interrupted; no report was written.\n")
-        sys.exit(128 + signal.SIGINT)
+        interrupted()
+    except RuntimeError as error:
+        # Python 3.11 reports an interrupt inside a class definition as a RuntimeError.
+        if not isinstance(error.__cause__, KeyboardInterrupt):
+            raise
+        interrupted()
     cli.run()
+
+
+def interrupted() -> NoReturn:
+    """Exit as a run stopped by Ctrl-C before it has started."""
+    sys.stderr.write("error: Interrupted; no report was written.\n")
+    sys.exit(INTERRUPTED_CODE)
