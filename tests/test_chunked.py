@@ -391,6 +391,18 @@ def test_short_row_found_across_blocks(
     assert reading.csv_layout_differs(path) is True
 
 
+@pytest.mark.parametrize("extra", [0, 1, 2])
+def test_csv_count_ends_at_block_multiple(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, extra: int
+) -> None:
+    """A file whose size is a multiple of the block ends with an empty read, and is counted."""
+    path = tmp_path / "users.csv"
+    path.write_bytes(b"a,b\n1,2\n")
+    monkeypatch.setattr(reading, "COUNT_BLOCK_BYTES", path.stat().st_size // (1 + extra) or 1)
+
+    assert reading.csv_layout_differs(path) is False
+
+
 def test_short_row_after_many_quoted_breaks(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

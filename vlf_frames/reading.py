@@ -288,7 +288,7 @@ def csv_layout_differs(path: Path) -> bool | None:
             data = pending + block
             last = len(block) < COUNT_BLOCK_BYTES
             end = len(data) if last else outside_line_end(data)
-            if end == 0:
+            if end == 0 and not last:
                 if len(data) > PENDING_LIMIT_BYTES:
                     return None  # a quote that is never closed, or a value longer than this
                 pending = data
