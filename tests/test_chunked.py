@@ -269,11 +269,27 @@ EVERY_PATH = [build_at_once, build_report_chunked, build_report_partitioned]
 
 
 @pytest.mark.parametrize("build", EVERY_PATH)
-def test_csv_row_with_extra_field_named(
-    tmp_path: Path, build: Callable[..., ReportResult]
+@pytest.mark.parametrize(
+    ("change", "extra_fields", "advice"),
+    [
+        (lambda line: line.rstrip("\n") + ",extra\n", 1, None),
+        # A row with a field too few would shift its values into other columns.
+        (
+            lambda line: line.rsplit(",", 1)[0] + "\n",
+            -1,
+            "with a value or an empty field for every column of every row",
+        ),
+    ],
+)
+def test_csv_row_field_count_named(
+    tmp_path: Path,
+    build: Callable[..., ReportResult],
+    change: Callable[[str], str],
+    extra_fields: int,
+    advice: str | None,
 ) -> None:
     drop = write_drop(tmp_path, users=[user(f"user{number}") for number in range(5)])
-    lines = edit_line(drop / "users.csv", 4, lambda line: line.rstrip("\n") + ",extra\n")
+    lines = edit_line(drop / "users.csv", 4, change)
     header_fields = lines[0].count(",") + 1
 
     with pytest.raises(DropError) as error:
@@ -281,29 +297,58 @@ def test_csv_row_with_extra_field_named(
 
     message = str(error.value)
     assert "users.csv" in message
-    assert (
-        f"the row on line 5 has {header_fields + 1} fields, and the header has {header_fields}"
-        in message
-    )
+    fields = header_fields + extra_fields
+    assert f"the row on line 5 has {fields} fields, and the header has {header_fields}" in message
+    if advice is not None:
+        assert advice in message
 
 
 @pytest.mark.parametrize("build", EVERY_PATH)
-def test_csv_short_row_named(tmp_path: Path, build: Callable[..., ReportResult]) -> None:
-    """A row with a field too few would shift its values into other columns."""
-    drop = write_drop(tmp_path, users=[user(f"user{number}") for number in range(5)])
-    lines = edit_line(drop / "users.csv", 4, lambda line: line.rsplit(",", 1)[0] + "\n")
+def test_csv_long_and_short_rows_named(tmp_path: Path, build: Callable[..., ReportResult]) -> None:
+    """A long row and a short row keep the total of fields, and an extra column that is not
+    read hid the long row from Polars."""
+    users = [user(f"user{number}", department="Sales") for number in range(5)]
+    drop = write_drop(tmp_path, users=users)
+    path = drop / "users.csv"
+    lines = edit_line(path, 2, lambda line: line.rstrip("\n") + ", EMEA\n")
+    edit_line(path, 3, lambda line: line.split(",", 1)[1])
     header_fields = lines[0].count(",") + 1
 
     with pytest.raises(DropError) as error:
         build(drop, partitions=2)
 
     message = str(error.value)
-    assert "users.csv" in message
-    assert (
-        f"the row on line 5 has {header_fields - 1} fields, and the header has {header_fields}"
-        in message
-    )
-    assert "with a value or an empty field for every column of every row" in message
+    assert f"the row on line 3 has {header_fields + 1} fields" in message
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ('"user_pkid"x,customer_pkid\n1,2\n', "the row on line 1 is invalid CSV"),
+        ('user_pkid,"customer_pkid\n1,2\n', "the quote opened in the row on line 1 is never"),
+    ],
+)
+def test_csv_malformed_header_named(tmp_path: Path, text: str, reason: str) -> None:
+    """A header that Python's csv module rejects is named, not an internal error."""
+    drop = write_drop(tmp_path, users=[user("anna")])
+    (drop / "users.csv").write_text(text, encoding="utf-8")
+
+    with pytest.raises(DropError) as error:
+        build_report(drop)
+
+    assert reason in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("data", "differs"),
+    [(b"id\nA\n\nB\n", True), (b"id\nA\nB\n", False), (b"id\r\nA\r\n\r\nB\r\n", True)],
+)
+def test_csv_one_column_blank_line(tmp_path: Path, data: bytes, differs: bool) -> None:
+    """A file of one column has no separators, and its blank lines are still found."""
+    path = tmp_path / "sites.csv"
+    path.write_bytes(data)
+
+    assert reading.csv_layout_differs(path) is differs
 
 
 @pytest.mark.parametrize("build", EVERY_PATH)
@@ -475,9 +520,7 @@ def test_csv_all_quoted_with_mark_accepted(
         ),
     ],
 )
-def test_csv_line_layout_named(
-    tmp_path: Path, layout: Callable[[str], str], reason: str
-) -> None:
+def test_csv_line_layout_named(tmp_path: Path, layout: Callable[[str], str], reason: str) -> None:
     drop = write_drop(tmp_path, users=[user("anna"), user("bert")])
     path = drop / "users.csv"
     path.write_bytes(layout(path.read_text(encoding="utf-8")).encode("utf-8"))

@@ -261,24 +261,22 @@ FEW_QUOTED_VALUES = 10_000
 
 
 def csv_layout_differs(path: Path) -> bool | None:
-    """Return whether a CSV file may have a blank line, a row with fewer fields than its header
-    or a quote inside an unquoted value, or None when the file cannot be counted.
+    """Return whether a CSV file may have a blank line, a row with more or fewer fields than
+    its header or a quote inside an unquoted value, or None when the file cannot be checked.
 
-    The separators, line breaks and quotes outside quoted values are counted.
-    Every line has as many separators as the header when the counts agree, because Polars
-    rejects a row with more fields than the header. Counting took 0.4 to 0.7 s for 240 MB,
-    against 0.3 s for Polars to read the file and 0.8 s for pyarrow's row check.
+    Each line is checked after its quoted values are replaced by one quote each. A line that
+    has another number of separators than the header is reported, because Polars reads the
+    missing fields of a short row as null, and reads past an extra field of a column that is
+    not selected. Checking took about 0.9 s for 240 MB, against 0.3 s for Polars to read the
+    file.
     """
     try:
         with path.open(encoding="utf-8-sig", newline="") as text:
             header = next(csv.reader(text), None)
     except (OSError, UnicodeDecodeError, csv.Error):
         return None  # reading the file reports these
-    if header is None:
-        return False
-    if len(header) < 2:
-        return len(header) == 0  # a blank first line; one column has no separators to count
-    separators = lines = 0
+    if not header:
+        return header is not None  # an empty file has no header, a blank first line an empty one
     pending = b""
     with path.open("rb") as handle:
         if handle.read(len(codecs.BOM_UTF8)) != codecs.BOM_UTF8:
@@ -294,15 +292,22 @@ def csv_layout_differs(path: Path) -> bool | None:
                 pending = data
                 continue
             piece, pending = data[:end], data[end:]
-            if b'"' in piece:
+            quoted = b'"' in piece
+            if quoted:
                 piece = QUOTED_VALUE.sub(b'"', piece)
-                if has_stray_quote(piece):
-                    return True
-            separators += piece.count(b",")
-            lines += piece.count(b"\n")
+            if (quoted and has_stray_quote(piece)) or has_uneven_line(piece, len(header) - 1):
+                return True
             if last:
-                lines += 1 if piece and not piece.endswith(b"\n") else 0
-                return separators != lines * (len(header) - 1)
+                return False
+
+
+def has_uneven_line(piece: bytes, separators: int) -> bool:
+    """Return whether a piece of CSV text, with its quoted values replaced, has a blank line
+    or a line with another number of separators than ``separators``."""
+    lines = piece.split(b"\n")
+    if not lines[-1]:
+        lines.pop()  # the piece ends with a line break
+    return any(line.count(b",") != separators or not line.rstrip(b"\r") for line in lines)
 
 
 def has_stray_quote(piece: bytes) -> bool:
@@ -341,9 +346,10 @@ def outside_line_end(data: bytes) -> int:
 
 
 def csv_problem(path: Path) -> str | None:
-    """Return the first line of a CSV file that is not UTF-8, is blank, has more or fewer
-    fields than the header, has a quote inside a value that does not start with one, or opens
-    a quote that is never closed, or None.
+    """Return the first line of a CSV file that breaks its layout, or None.
+
+    Such a line is not UTF-8, is blank, has more or fewer fields than the header, has a quote
+    inside a value that does not start with one, or opens a quote that is never closed.
 
     Polars 2.1 names none of these lines. The file is read line by line, so memory stays small.
     """
@@ -376,14 +382,15 @@ def csv_field_problem(text: Iterator[str]) -> str | None:
     csv.field_size_limit(CSV_FIELD_LIMIT)
     lines = RecordedLines(text)
     reader = csv.reader(lines, strict=True)
-    header = next(reader, None)
-    if header is None:
-        return None
-    if not header:
-        return "line 1 is blank, and the header must be on line 1"
-    lines.take()
-    start = reader.line_num + 1
+    start = 1
     try:
+        header = next(reader, None)
+        if header is None:
+            return None
+        if not header:
+            return "line 1 is blank, and the header must be on line 1"
+        lines.take()
+        start = reader.line_num + 1
         for row in reader:
             problem = row_problem(row, len(header), start) or stray_quote(lines.take(), start)
             if problem is not None:
