@@ -341,7 +341,14 @@ def test_csv_malformed_header_named(tmp_path: Path, text: str, reason: str) -> N
 
 @pytest.mark.parametrize(
     ("data", "differs"),
-    [(b"id\nA\n\nB\n", True), (b"id\nA\nB\n", False), (b"id\r\nA\r\n\r\nB\r\n", True)],
+    [
+        (b"id\nA\n\nB\n", True),
+        (b"id\nA\nB\n", False),
+        (b"id\r\nA\r\n\r\nB\r\n", True),
+        # Polars reads A and B as one value A\rB.
+        (b"id\nA\rB\n", True),
+        (b"id\nA\nB\r", False),
+    ],
 )
 def test_csv_one_column_blank_line(tmp_path: Path, data: bytes, differs: bool) -> None:
     """A file of one column has no separators, and its blank lines are still found."""
@@ -383,7 +390,7 @@ def test_csv_quoted_breaks_not_short(tmp_path: Path, build: Callable[..., Report
     ("encoding", "reason"),
     [
         ("utf-16", "it is UTF-16 text (it starts with the bytes FF FE)"),
-        ("utf-16-le", "it contains NUL bytes, as UTF-16 and UTF-32 text do"),
+        ("utf-16-le", "50% of its first"),
         ("utf-32", "it is UTF-32 text (it starts with the bytes FF FE 00 00)"),
     ],
 )
@@ -398,9 +405,9 @@ def test_csv_wide_text_named(
     with pytest.raises(DropError) as error:
         build(drop, partitions=2)
 
-    assert f"customers.csv' cannot be read as CSV: {reason}. Export it again as a UTF-8" in str(
-        error.value
-    )
+    message = str(error.value)
+    assert f"customers.csv' cannot be read as CSV: {reason}" in message
+    assert message.endswith(f". Export it again as {reading.EXPECTED_FORMS['csv']}.")
 
 
 @pytest.mark.parametrize("build", EVERY_PATH)
@@ -518,6 +525,10 @@ def test_csv_all_quoted_with_mark_accepted(
             lambda text: text.replace("\n", "\r"),
             "its lines end with a carriage return alone; use line feeds (\\n or \\r\\n)",
         ),
+        (
+            lambda text: text.replace("userid", 'user"id', 1),
+            """the value 'user"id' on line 1 has a quote that neither starts nor ends""",
+        ),
     ],
 )
 def test_csv_line_layout_named(tmp_path: Path, layout: Callable[[str], str], reason: str) -> None:
@@ -529,6 +540,46 @@ def test_csv_line_layout_named(tmp_path: Path, layout: Callable[[str], str], rea
         build_report(drop)
 
     assert reason in str(error.value)
+
+
+@pytest.mark.parametrize("build", EVERY_PATH)
+def test_csv_lone_carriage_return_named(
+    tmp_path: Path, build: Callable[..., ReportResult]
+) -> None:
+    """A carriage return alone after the first 64 KiB, where line feeds end the other lines,
+    is named with its line."""
+    drop = write_drop(tmp_path, users=[user(f"user{number:05}") for number in range(3000)])
+    path = drop / "users.csv"
+    lines = path.read_bytes().splitlines(keepends=True)
+    index = next(i for i in range(len(lines)) if len(b"".join(lines[:i])) > 64 * 1024)
+    assert index < len(lines) - 1
+    lines[index] = lines[index].replace(b"\n", b"\r")
+    path.write_bytes(b"".join(lines))
+
+    with pytest.raises(DropError) as error:
+        build(drop, partitions=2)
+
+    reason = f"line {index + 1} ends with a carriage return alone"
+    assert f"users.csv' cannot be read as CSV: {reason}" in str(error.value)
+
+
+def test_csv_final_carriage_return_read(tmp_path: Path) -> None:
+    """Polars ends the last line of a file at a carriage return."""
+    drop = write_drop(tmp_path, users=[user("anna")])
+    path = drop / "associated_devices.csv"
+    path.write_bytes(path.read_bytes().rstrip(b"\r\n") + b"\r")
+
+    assert build_report(drop).validation.tables["associated_devices"].rows_read == 0
+
+
+def test_csv_nul_byte_in_value_read(tmp_path: Path) -> None:
+    """A NUL byte now and then is UTF-8 text, which Polars reads as part of the value."""
+    drop = write_drop(tmp_path, users=[user("an\x00na"), user("bert")])
+
+    result = build_report(drop)
+
+    assert result.validation.tables["users"].rows_read == 2
+    assert result.validation.findings == []
 
 
 def test_csv_short_row_exit_code(tmp_path: Path) -> None:
