@@ -326,6 +326,8 @@ def test_csv_long_and_short_rows_named(tmp_path: Path, build: Callable[..., Repo
     [
         ('"user_pkid"x,customer_pkid\n1,2\n', "the row on line 1 is invalid CSV"),
         ('user_pkid,"customer_pkid\n1,2\n', "the quote opened in the row on line 1 is never"),
+        # A quote alone between separators opens a value, and Polars fails on the file.
+        ('user_pkid,customer_pkid,"\n1,2,3\n', "the quote opened in the row on line 1 is never"),
     ],
 )
 def test_csv_malformed_header_named(tmp_path: Path, text: str, reason: str) -> None:
@@ -390,7 +392,7 @@ def test_csv_quoted_breaks_not_short(tmp_path: Path, build: Callable[..., Report
     ("encoding", "reason"),
     [
         ("utf-16", "it is UTF-16 text (it starts with the bytes FF FE)"),
-        ("utf-16-le", "50% of its first"),
+        ("utf-16-le", "every other byte of its start is a NUL byte"),
         ("utf-32", "it is UTF-32 text (it starts with the bytes FF FE 00 00)"),
     ],
 )
@@ -479,6 +481,10 @@ def test_short_row_after_many_quoted_breaks(
         (lambda line: line.replace("anna", 'an"n"a'), """the value 'an"n"a' on line 3 has"""),
         (lambda line: line.replace("anna", ' "anna"'), """the value ' "anna"' on line 3 has"""),
         (lambda line: "   \n", "the row on line 3 has 1 field, and the header has 4"),
+        (
+            lambda line: line.rsplit(",", 1)[0] + ',"\n',
+            "the quote opened in the row on line 3 is never closed",
+        ),
     ],
 )
 @pytest.mark.parametrize("few", [0, 10_000])
@@ -542,10 +548,61 @@ def test_csv_line_layout_named(tmp_path: Path, layout: Callable[[str], str], rea
     assert reason in str(error.value)
 
 
-@pytest.mark.parametrize("build", EVERY_PATH)
-def test_csv_lone_carriage_return_named(
-    tmp_path: Path, build: Callable[..., ReportResult]
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b'"a\rb",c', None),
+        (b"a\n\x00\n", None),
+        ("ab,c\n1,2\n".encode("utf-32-be"), "every other byte of its start is a NUL byte"),
+        (b"a,b\r1,2\r3,4\r", "its lines end with a carriage return alone"),
+        (
+            b'a,b\n"x\ny"z,1\n',
+            "the row that starts on line 2 is invalid CSV on line 3 (',' expected after '\"')",
+        ),
+    ],
+)
+def test_csv_file_start_checked(tmp_path: Path, data: bytes, reason: str | None) -> None:
+    """A quoted carriage return and a NUL byte are text, and the other files are named."""
+    path = tmp_path / "sites.csv"
+    path.write_bytes(data)
+
+    error = reading.malformed_csv_error("sites", reading.DataFile(path, "csv"))
+
+    if reason is None:
+        assert error is None
+    else:
+        assert error is not None
+        assert reason in str(error)
+
+
+@pytest.mark.parametrize("line_break", [b"\n", b"\r", b"\r\n"])
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (b'an"na', """the value 'an"na' on line 3 has a quote"""),
+        (b"an\xffna", "line 3 is not UTF-8: byte 9 of the line is 0xff"),
+    ],
+)
+def test_csv_line_numbers_count_quoted_breaks(
+    tmp_path: Path, line_break: bytes, change: bytes, reason: str
 ) -> None:
+    """Python's csv module, which numbers the rows, ends a line at each of these breaks."""
+    phones = [phone("SEP1", product="Cisco-8845", owner="anna"), phone("SEP2")]
+    drop = write_drop(tmp_path, users=[user("anna")], phones=phones)
+    path = drop / "phones.csv"
+    quoted_break = b'"Cisco' + line_break + b'8845"'
+    path.write_bytes(
+        path.read_bytes().replace(b"Cisco-8845", quoted_break).replace(b"anna", change)
+    )
+
+    with pytest.raises(DropError) as error:
+        build_report(drop)
+
+    assert reason in str(error.value)
+
+
+@pytest.mark.parametrize("build", EVERY_PATH)
+def test_csv_lone_carriage_return_named(tmp_path: Path, build: Callable[..., ReportResult]) -> None:
     """A carriage return alone after the first 64 KiB, where line feeds end the other lines,
     is named with its line."""
     drop = write_drop(tmp_path, users=[user(f"user{number:05}") for number in range(3000)])

@@ -233,8 +233,10 @@ BYTE_ORDER_MARKS = (
     (b"\xff\xfe", "UTF-16"),
     (b"\xfe\xff", "UTF-16"),
 )
-# At least one byte in this many is NUL in UTF-16 and UTF-32 text of ASCII characters.
-WIDE_TEXT_NUL_SHARE = 4
+# Bytes of a file's start checked for the NUL bytes of UTF-16 or UTF-32 column names. The
+# shortest UTF-16 header, one name of two letters, takes 4 bytes.
+WIDE_HEADER_BYTES = 256
+WIDE_HEADER_MIN_BYTES = 4
 
 
 def wide_text_problem(path: Path) -> str | None:
@@ -247,18 +249,30 @@ def wide_text_problem(path: Path) -> str | None:
     for mark, encoding in BYTE_ORDER_MARKS:
         if start.startswith(mark):
             return f"it is {encoding} text (it starts with the bytes {mark.hex(' ').upper()})"
-    # UTF-16 text without a mark has a NUL byte next to each ASCII character. A few NUL bytes
-    # are valid UTF-8, and Polars reads each as a character of its value.
-    nul_bytes = start.count(b"\x00")
-    if nul_bytes * WIDE_TEXT_NUL_SHARE >= len(start) > 0:
+    if has_wide_header(start):
         return (
-            f"{nul_bytes / len(start):.0%} of its first {len(start):,} bytes are NUL bytes, as "
-            "in UTF-16 and UTF-32 text"
+            "every other byte of its start is a NUL byte, as in UTF-16 and UTF-32 text without "
+            "a byte order mark"
         )
-    # A carriage return at the end of the file ends the last line for Polars.
-    if b"\r" in start.rstrip(b"\r") and b"\n" not in start:
+    # A carriage return in a quoted value, or at the end of the file, is read by Polars.
+    unquoted = QUOTED_VALUE.sub(b'"', start)
+    if b"\r" in unquoted.rstrip(b"\r") and b"\n" not in unquoted:
         return "its lines end with a carriage return alone; use line feeds (\\n or \\r\\n)"
     return None
+
+
+def has_wide_header(start: bytes) -> bool:
+    """Return whether the start of a file is the header of UTF-16 or UTF-32 text without a
+    byte order mark.
+
+    Column names are ASCII, and such text has a NUL byte next to each ASCII character. A NUL
+    byte elsewhere is valid UTF-8, and Polars reads it as a character of its value.
+    """
+    head = start[:WIDE_HEADER_BYTES]
+    if len(head) < WIDE_HEADER_MIN_BYTES:
+        return False
+    # The NUL bytes are the odd bytes of little-endian text and the even bytes of big-endian.
+    return any(head[offset::2].count(0) * 10 >= len(head[offset::2]) * 9 for offset in (0, 1))
 
 
 # Bytes of a CSV file counted at a time. A block ends at a line break outside quotes.
@@ -304,11 +318,14 @@ def csv_layout_differs(path: Path) -> bool | None:
                 pending = data
                 continue
             piece, pending = data[:end], data[end:]
-            quoted = b'"' in piece
-            if quoted:
-                piece = QUOTED_VALUE.sub(b'"', piece)
+            stray = False
+            if b'"' in piece:
+                piece, values = QUOTED_VALUE.subn(b'"', piece)
+                # A quote that is not one of the replacements opens a value that is never
+                # closed, even where it stands alone between separators.
+                stray = piece.count(b'"') > values or has_stray_quote(piece)
             if (
-                (quoted and has_stray_quote(piece))
+                stray
                 or has_uneven_line(piece, len(header) - 1)
                 or has_lone_carriage_return(piece, last)
             ):
@@ -384,20 +401,28 @@ def csv_problem(path: Path) -> str | None:
     """
     log.info("Looking for the line of %s that cannot be read", path)
     try:
+        number = 0
         with path.open("rb") as handle:
-            for number, line in enumerate(handle, start=1):
-                try:
-                    line.decode("utf-8")
-                except UnicodeDecodeError as error:
-                    return (
-                        f"line {number} is not UTF-8: byte {error.start + 1} of the line is "
-                        f"0x{line[error.start]:02x}"
-                    )
+            for text_line in handle:
+                # Lines are numbered as Python's csv module numbers the rows, which also ends a
+                # line at a carriage return alone. No byte of a UTF-8 sequence is a carriage
+                # return.
+                for line in LONE_CARRIAGE_RETURN.split(text_line):
+                    number += 1
+                    try:
+                        line.decode("utf-8")
+                    except UnicodeDecodeError as error:
+                        return (
+                            f"line {number} is not UTF-8: byte {error.start + 1} of the line is "
+                            f"0x{line[error.start]:02x}"
+                        )
         with path.open(encoding="utf-8-sig", newline="") as text:
             return csv_field_problem(text)
     except OSError:
         return None
 
+
+LONE_CARRIAGE_RETURN = re.compile(rb"\r(?!\n)")
 
 # Characters a value may take when Python's csv module reads a file, for line numbers and read
 # errors. Its default of 131,072 stopped those reads at a longer value, which Polars accepts.
@@ -435,8 +460,13 @@ def csv_field_problem(text: Iterator[str]) -> str | None:
             if problem is None:
                 problem = stray_quote(record, start)
     except csv.Error as error:
-        if reader.line_num > start or "end of data" in str(error):
+        if "end of data" in str(error):
             return f"the quote opened in the row on line {start} is never closed"
+        if reader.line_num > start:
+            return (
+                f"the row that starts on line {start} is invalid CSV on line {reader.line_num} "
+                f"({error})"
+            )
         return f"the row on line {start} is invalid CSV ({error})"
     return problem
 
@@ -507,7 +537,9 @@ def stray_quote(record: str, start: int) -> str | None:
         if position >= len(record) or record[position] in "\r\n":
             return None
         value = record[field.start() :].split(",", 1)[0].splitlines()[0]
-        line = start + record.count("\n", 0, position)
+        before = record[:position]
+        # Python's csv module, which gives ``start``, also ends a line at a carriage return alone.
+        line = start + before.count("\n") + before.count("\r") - before.count("\r\n")
         return (
             f"the value {value!r} on line {line} has a quote that neither starts nor ends a "
             "quoted value. Quote the whole value and double each quote inside it"
