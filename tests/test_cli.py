@@ -309,6 +309,7 @@ class UsageCase:
     not_named: tuple[str, ...] = ()
     config: str | None = None
     config_name: str = "settings.toml"
+    env: tuple[tuple[str, str], ...] = ()
 
 
 USAGE_CASES = {
@@ -350,6 +351,12 @@ USAGE_CASES = {
     "config-number-value": UsageCase(
         tuple(FULL_OPTIONS), ("software_version",), config="software_version = 21.1\n"
     ),
+    # Options such as --on-invalid are not read from the environment.
+    "environment-unknown-variable": UsageCase(
+        tuple(FULL_OPTIONS),
+        ("Unknown environment variable VLF_ON_INVALID", "VLF_PROVIDER_NAME", "--on-invalid"),
+        env=(("VLF_ON_INVALID", "quarantine"),),
+    ),
 }
 
 
@@ -367,7 +374,7 @@ def usage_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, FinishedRu
             config.write_text(case.config, encoding="utf-8")
             options = ["--config", str(config), *options]
         arguments = ["report", drop, "--output-dir", output_dir, *options]
-        started[case_id] = (start_cli(arguments, cwd=root), output_dir)
+        started[case_id] = (start_cli(arguments, env=dict(case.env), cwd=root), output_dir)
     return {
         case_id: FinishedRun(finish_cli(process), output_dir)
         for case_id, (process, output_dir) in started.items()

@@ -106,6 +106,27 @@ def read_settings_file(path: Path) -> dict[str, str]:
     return values
 
 
+def check_environment_names(environ: Mapping[str, str]) -> None:
+    """Raise ``ConfigError`` for a ``VLF_*`` environment variable that names no setting.
+
+    Options such as --on-invalid are read from the command line only, so a variable such as
+    VLF_ON_INVALID would otherwise be ignored silently.
+    """
+    known = {ENV_PREFIX + name.upper() for name in SETTING_NAMES}
+    unknown = sorted(name for name in environ if name.startswith(ENV_PREFIX) and name not in known)
+    if not unknown:
+        return
+    options = ", ".join(
+        "--" + name.removeprefix(ENV_PREFIX).lower().replace("_", "-") for name in unknown
+    )
+    variables, them = ("variable", "it") if len(unknown) == 1 else ("variables", "them")
+    raise ConfigError(
+        f"Unknown environment {variables} {', '.join(unknown)}: only "
+        f"{', '.join(sorted(known))} are read. Unset {them}, and pass each setting as an option "
+        f"({options}) if the command has one."
+    )
+
+
 def resolve_settings(
     options: Mapping[str, str | None],
     config_file: Path | None = None,
@@ -121,6 +142,7 @@ def resolve_settings(
     if config_file is not None:
         for name, value in read_settings_file(config_file).items():
             sources[name] = (value, f"settings file {str(config_file)!r}")
+    check_environment_names(environ)
     for name in SETTING_NAMES:
         variable = ENV_PREFIX + name.upper()
         if environ.get(variable):
