@@ -903,30 +903,33 @@ def test_ignored_file_warned_once(tmp_path: Path, partitions: str, valid: bool) 
     assert log.count("notes.txt: not a .csv or .parquet file") == 1
 
 
-def test_misnamed_table_file_named(tmp_path: Path) -> None:
+@pytest.mark.parametrize("quiet", [[], ["-q"]])
+def test_misnamed_table_file_stops_run(tmp_path: Path, quiet: list[str]) -> None:
+    """An absent table counts as empty, so a file named like it stops the run, also with -q."""
     drop = tmp_path / "drop"
     shutil.copytree(SAMPLE_DROP, drop)
     (drop / "voicemail_accounts.csv").rename(drop / "voicemail_account.csv")
 
-    result = run_cli("report", drop, "--output-dir", tmp_path / "out", *FULL_OPTIONS)
+    result = run_cli("report", drop, "--output-dir", tmp_path / "out", *FULL_OPTIONS, *quiet)
 
-    assert result.returncode == 0, outcome(result)
+    assert result.returncode == 1, outcome(result)
     message = one_line(result.stderr)
-    assert "voicemail_account.csv: not a table of the inventory drop." in message
-    assert "rename it to voicemail_accounts.csv" in message
+    assert "voicemail_account.csv' is named like voicemail_accounts.csv, a table that" in message
+    assert "Rename the file to the table's name if it is that table" in message
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
 
 
 @pytest.mark.parametrize(
-    ("name", "hint"),
+    ("name", "target"),
     [
-        ("webex_accounts.CSV", "rename it to webex_accounts.csv."),
+        ("webex_accounts.CSV", "webex_accounts.csv"),
         ("voicemail_accounts.txt", None),
         ("users.parquet.bak", None),
         ("user.csv", None),
-        ("pexip_account", "rename it to pexip_accounts."),
+        ("pexip_account", "pexip_accounts"),
     ],
 )
-def test_table_hint_cases(tmp_path: Path, name: str, hint: str | None) -> None:
+def test_table_name_for_cases(tmp_path: Path, name: str, target: str | None) -> None:
     (tmp_path / "users.csv").write_text("user_pkid\n", encoding="utf-8")
     path = tmp_path / name
     if "." in name:
@@ -934,12 +937,7 @@ def test_table_hint_cases(tmp_path: Path, name: str, hint: str | None) -> None:
     else:
         path.mkdir()
 
-    text = reading.table_hint(path)
-
-    if hint is None:
-        assert text == ""
-    else:
-        assert text.endswith(hint)
+    assert reading.table_name_for(path) == target
 
 
 def test_line_after_long_quoted_value(tmp_path: Path) -> None:

@@ -104,29 +104,40 @@ def locate_tables(drop_dir: Path) -> DropLayout:
         for path in drop_dir.iterdir()
         if path.name not in known and not path.name.startswith(".")
     )
+    misnamed = []
     for path in layout.ignored:
-        log.warning("Ignored %s: not a table of the inventory drop.%s", path, table_hint(path))
+        target = table_name_for(path)
+        if target is None:
+            log.warning("Ignored %s: not a table of the inventory drop.", path)
+        else:
+            misnamed.append(f"{str(path)!r} is named like {target}")
+    # An absent table counts as empty, so a misnamed one would change the report unnoticed.
+    if misnamed:
+        raise DropError(
+            f"{'; '.join(misnamed)}, a table that the drop does not have. Rename the file to "
+            "the table's name if it is that table, or move it out of the drop folder."
+        )
     return layout
 
 
-def table_hint(path: Path) -> str:
-    """Return a hint naming the absent table whose name a file's or folder's name is close
-    to, or ""."""
+def table_name_for(path: Path) -> str | None:
+    """Return the name that a file or folder would have as the absent table whose name its
+    own name is close to, or None."""
     if path.is_dir():
         stem, suffix = path.name.lower(), ""
     elif path.suffix.lower() in SUFFIX_FORMATS:
         stem, suffix = path.stem.lower(), path.suffix.lower()
     else:
-        return ""
+        return None
     # A cutoff of 0.8 takes names a letter off, such as user.csv, and leaves names such as
     # notes.csv or webex.csv.
     close = difflib.get_close_matches(stem, list(TABLE_SPECS), n=1, cutoff=0.8)
     if not close:
-        return ""
+        return None
     table = close[0]
     if any((path.parent / f"{table}{form}").exists() for form in ("", ".csv", ".parquet")):
-        return ""
-    return f" If it is the table {table}, rename it to {table}{suffix}."
+        return None
+    return f"{table}{suffix}"
 
 
 def misnamed_hint(drop_dir: Path, table: str) -> str:
