@@ -691,6 +691,26 @@ def test_customer_left_out_named(tmp_path: Path, partitions: str) -> None:
     assert [row.split(",")[0] for row in rows] == ["C1"]
 
 
+def test_validate_names_customers_left_out(tmp_path: Path) -> None:
+    """validate writes no report, so it says what quarantine would leave out."""
+    drop = write_drop(
+        tmp_path,
+        customers=[customer("C1"), customer("C2"), customer("C2")],
+        sites=[site("S1"), site("S2", customer="C2")],
+        users=[user("anna"), user("bert", site="S2", customer="C2")],
+    )
+
+    result = run_cli("validate", drop)
+
+    assert result.returncode == 1, outcome(result)
+    summary = one_line(result.stderr)
+    assert (
+        "1 customer would be left out of the report with --on-invalid quarantine, because its "
+        "row in customers is invalid: C2. 2 rows of other tables that name it would be set "
+        "aside as well." in summary
+    )
+
+
 @pytest.mark.parametrize("partitions", ["1", "2"])
 def test_line_after_quoted_line_break(tmp_path: Path, partitions: str) -> None:
     """A quoted value with a line break makes its row take two lines of the CSV file."""

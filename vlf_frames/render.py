@@ -148,7 +148,7 @@ def print_summary(
     if is_quiet():
         return
     print_tables_read(validation)
-    print_customers_left_out(validation)
+    print_customers_left_out(validation, report_written=report is not None)
     if dangling is not None:
         print_dangling(dangling)
     if report is not None:
@@ -177,9 +177,9 @@ def print_tables_read(validation: DropValidation) -> None:
 LISTED_CUSTOMERS = 5
 
 
-def print_customers_left_out(validation: DropValidation) -> None:
+def print_customers_left_out(validation: DropValidation, *, report_written: bool) -> None:
     """Name the customers whose own rows were set aside, which the report leaves out with every
-    row that names them."""
+    row that names them, or would leave out when no report is written."""
     customers = validation.tables.get("customers")
     if customers is None or customers.rejected.is_empty():
         return
@@ -195,14 +195,20 @@ def print_customers_left_out(validation: DropValidation) -> None:
         listed += f" and {pkids.len() - LISTED_CUSTOMERS:,} more"
 
     single = pkids.len() == 1
+    if report_written:
+        left_out = f"{'is' if single else 'are'} left out of the report"
+        set_aside = f"{'was' if named == 1 else 'were'} set aside"
+    else:
+        left_out = "would be left out of the report with --on-invalid quarantine"
+        set_aside = "would be set aside"
     headline = (
-        f"{plural(pkids.len(), 'customer')} {'is' if single else 'are'} left out of the report, "
-        f"because {'its row' if single else 'their rows'} in customers "
-        f"{'is' if single else 'are'} invalid: "
+        f"{plural(pkids.len(), 'customer')} {left_out}, because "
+        f"{'its row' if single else 'their rows'} in customers {'is' if single else 'are'} "
+        "invalid: "
     )
     consequence = (
         f". {plural(named, 'row')} of other tables that name {'it' if single else 'them'} "
-        f"{'was' if named == 1 else 'were'} set aside as well."
+        f"{set_aside} as well."
     )
     console.print(Text.assemble((headline, "yellow"), listed, consequence))
 
