@@ -11,6 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from drop_builder import (
     account,
@@ -201,3 +203,34 @@ def test_two_checks_on_one_row_keep_order(tmp_path: Path) -> None:
 
     assert orders[0] == [("sites", "known_customer"), ("sites", "not_blank")]
     assert all(order == orders[0] for order in orders)
+
+
+@pytest.mark.parametrize(
+    ("column", "values", "expected", "fix"),
+    [
+        (
+            "public_sector",
+            pa.array([1], pa.int8()),
+            "expected 'Boolean' or 'String', found Int8",
+            "as Boolean, or as text with true/false",
+        ),
+        ("customer_pkid", pa.array([7], pa.int64()), "expected 'String', found Int64", "as text"),
+    ],
+)
+def test_parquet_wrong_type_expected_named(
+    tmp_path: Path, column: str, values: pa.Array, expected: str, fix: str
+) -> None:
+    """A boolean column may be a Parquet Boolean or text, and the finding names both."""
+    drop = write_drop(tmp_path, users=[user("anna")])
+    (drop / "customers.csv").unlink()
+    customers = {"customer_pkid": pa.array(["C1"]), "public_sector": pa.array([True])}
+    customers[column] = values
+    pq.write_table(pa.table(customers), drop / "customers.parquet")
+
+    with pytest.raises(InvalidDropError) as error:
+        build_report(drop)
+
+    [finding] = error.value.findings
+    assert finding.column == column
+    assert expected in finding.description
+    assert fix in finding.fix

@@ -56,6 +56,9 @@ CHECK_DESCRIPTIONS = {
 FIXES = {
     "column_in_dataframe": "add the column to the export (column names are matched exactly)",
     "dtype": "export the column as text (booleans as booleans)",
+    "boolean_dtype": (
+        "export the column as Boolean, or as text with true/false, t/f, 1/0 or yes/no"
+    ),
     "not_nullable": "fill the value in the export",
     "not_blank": "fill the value in the export",
     "boolean": "write true or false",
@@ -221,15 +224,18 @@ def schema_finding(
     # Every row of the file has the wrong type, so the finding counts them all.
     column = str(failure["column"])
     expected = check.removeprefix("dtype(")[:-1]
+    fix = FIXES["dtype"]
+    # A Parquet boolean column is read as text, so the model expects text for it too.
+    if column in spec.boolean_columns:
+        expected = f"'Boolean' or {expected}"
+        fix = FIXES["boolean_dtype"]
     description = f"wrong type: expected {expected}, found {failure['failure_case']}"
     first_rows = frame.select(column, ROW_COLUMN).head(EXAMPLE_COUNT).collect()
     row_count = frame.select(pl.len()).collect().item()
     examples = tuple(
         format_example(record, (column,), file) for record in first_rows.iter_rows(named=True)
     )
-    return Finding(
-        spec.name, file, column, "dtype", description, row_count, examples, FIXES["dtype"], True
-    )
+    return Finding(spec.name, file, column, "dtype", description, row_count, examples, fix, True)
 
 
 def table_schema(
