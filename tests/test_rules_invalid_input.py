@@ -8,6 +8,7 @@ within one customer.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,8 @@ from drop_builder import (
 )
 
 from vlf_frames.errors import InvalidInputError
-from vlf_frames.pipeline import InvalidDropError, build_report
+from vlf_frames.partitioned import build_report_partitioned
+from vlf_frames.pipeline import InvalidDropError, ReportResult, build_report
 
 TWO_CUSTOMERS: dict[str, Any] = {
     "customers": [customer("C1"), customer("C2")],
@@ -234,3 +236,35 @@ def test_parquet_wrong_type_expected_named(
     assert finding.column == column
     assert expected in finding.description
     assert fix in finding.fix
+
+
+def build_in_two_partitions(drop: Path) -> ReportResult:
+    return build_report_partitioned(drop, partitions=2)
+
+
+@pytest.mark.parametrize("build", [build_report, build_in_two_partitions])
+@pytest.mark.parametrize(
+    ("pkid", "hint"),
+    [
+        ("C1\x00", "customers has 'C1\\x00' where other tables have 'C1': they differ only by"),
+        ("C1 ", "customers has 'C1 ' where other tables have 'C1': they differ only by"),
+        ("\ufeffC1", "customers has '\\ufeffC1' where other tables have 'C1': they differ only by"),
+        ("C9", None),
+    ],
+)
+def test_unknown_customer_close_match_named(
+    tmp_path: Path, build: Callable[[Path], ReportResult], pkid: str, hint: str | None
+) -> None:
+    """A customer row whose pkid has an invisible character looks like the pkid it misses."""
+    drop = write_drop(tmp_path, customers=[customer(pkid)], users=[user("anna")])
+
+    with pytest.raises(InvalidDropError) as error:
+        build(drop)
+
+    unknown = [finding for finding in error.value.findings if finding.check == "known_customer"]
+    assert {finding.table for finding in unknown} == {"sites", "users"}
+    for finding in unknown:
+        if hint is None:
+            assert "customers has" not in finding.fix
+        else:
+            assert hint in finding.fix

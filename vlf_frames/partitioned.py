@@ -58,6 +58,7 @@ from vlf_frames.validation import (
     scan_table,
     unreadable_table_error,
     validate_drop,
+    with_customer_hint,
 )
 
 log = logging.getLogger(__name__)
@@ -260,6 +261,9 @@ def build_report_partitioned(
         timings["split"] = time.perf_counter() - started
 
         reports, dangling_parts, findings_parts, tables_parts = [], [], [], []
+        # Valid customers and unknown pkids fall in different partitions, so the hint about
+        # pkids that look alike is made for the whole drop.
+        known_customers, unknown_customers = [], []
         timings["validation"] = timings["rules"] = 0.0
         for partition in range(count):
             if on_stage is not None:
@@ -267,6 +271,9 @@ def build_report_partitioned(
             stage_started = time.perf_counter()
             part = validate_partition(layout, folder, partition, duplicates)
             timings["validation"] += time.perf_counter() - stage_started
+            if "customers" in part.tables:
+                known_customers.append(part.tables["customers"].valid.get_column(CUSTOMER_KEY))
+            unknown_customers.extend(part.unknown_customers)
             tables_parts.append(summaries(part.tables))
             findings_parts.append(part.findings)
             if part.findings and on_invalid == "fail":
@@ -279,6 +286,10 @@ def build_report_partitioned(
 
     validation.tables = merge_tables(layout, tables_parts)
     validation.findings = merge_findings(findings_parts)
+    if known_customers:
+        validation.findings = with_customer_hint(
+            validation.findings, unknown_customers, pl.concat(known_customers)
+        )
     if validation.findings and on_invalid == "fail":
         raise InvalidDropError(validation, quarantine_possible=True)
 
@@ -313,7 +324,9 @@ def validate_partition(
         schema.update({FILE_COLUMN: pl.Categorical(), ROW_COLUMN: pl.UInt32()})
         return partition_frame(folder, spec.name, partition, schema)
 
-    return validate_drop(layout, read_table=read_partition, duplicated_keys=duplicates)
+    return validate_drop(
+        layout, read_table=read_partition, duplicated_keys=duplicates, hint_customers=False
+    )
 
 
 def summaries(tables: dict[str, ValidatedTable]) -> dict[str, ValidatedTable]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandera.polars as pa
@@ -99,6 +99,8 @@ class DropValidation:
     layout: DropLayout
     tables: dict[str, ValidatedTable] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
+    # The customer_pkid values of rows that name no valid customer, per table that has them.
+    unknown_customers: list[pl.Series] = field(default_factory=list)
 
     @property
     def stops_run(self) -> bool:
@@ -138,12 +140,14 @@ def validate_drop(
     *,
     read_table: Callable[[TableFiles], pl.DataFrame] | None = None,
     duplicated_keys: dict[str, dict[str, pl.Series]] | None = None,
+    hint_customers: bool = True,
 ) -> DropValidation:
     """Validate every table of the drop, parents first, so that references use valid parents.
 
     By default each table's files are schema-checked and then read whole. A caller that
     validates the drop in parts passes ``read_table`` to supply the part's rows, after checking
-    the schemas itself, and ``duplicated_keys`` as ``table_schema`` takes it, per table.
+    the schemas itself, and ``duplicated_keys`` as ``table_schema`` takes it, per table. Such a
+    caller passes ``hint_customers=False`` and calls ``with_customer_hint`` for the whole drop.
     """
     result = DropValidation(layout)
     known_customers: pl.Series | None = None
@@ -170,6 +174,11 @@ def validate_drop(
         validated, findings = validate_frame(
             table_files.spec, table_files.form, files, frame, schema
         )
+        if known_customers is not None and any(
+            finding.check == "known_customer" for finding in findings
+        ):
+            pkids = frame.get_column(CUSTOMER_KEY).drop_nulls().unique()
+            result.unknown_customers.append(pkids.filter(~pkids.is_in(known_customers.implode())))
         result.tables[name] = validated
         result.findings.extend(findings)
         log.debug(
@@ -183,7 +192,56 @@ def validate_drop(
         elif name == "sites":
             known_sites = validated.valid.select(site_key()).to_series()
 
+    if hint_customers and known_customers is not None:
+        result.findings = with_customer_hint(
+            result.findings, result.unknown_customers, known_customers
+        )
     return result
+
+
+# Characters that a reader cannot see in a value: white space, control and format characters
+# such as NUL or a byte order mark.
+INVISIBLE_CHARACTERS = r"[\p{White_Space}\p{Cc}\p{Cf}]"
+# Pairs of an unknown and a valid customer_pkid that a hint shows.
+HINT_PAIRS = 3
+
+
+def with_customer_hint(
+    findings: list[Finding], unknown_customers: list[pl.Series], known_customers: pl.Series
+) -> list[Finding]:
+    """Add to the findings of unknown customers the valid customers whose pkid differs from an
+    unknown one only by characters that a reader cannot see.
+
+    Pkids are compared exactly, so a customer row whose pkid carries a NUL byte or a trailing
+    space names another customer than the rows that refer to it, and the two look the same.
+    """
+    if not unknown_customers:
+        return findings
+    visible = pl.col("pkid").str.replace_all(INVISIBLE_CHARACTERS, "").alias("visible")
+    unknown = pl.DataFrame({"pkid": pl.concat(unknown_customers).unique()})
+    known = pl.DataFrame({"pkid": known_customers})
+    pairs = (
+        unknown.with_columns(visible)
+        .join(known.with_columns(visible), on="visible")
+        .sort("pkid")
+    )
+    if pairs.is_empty():
+        return findings
+    pair_texts = ", ".join(
+        f"{known_pkid!r} where other tables have {unknown_pkid!r}"
+        for unknown_pkid, _, known_pkid in pairs.head(HINT_PAIRS).iter_rows()
+    )
+    more = ""
+    if pairs.height > HINT_PAIRS:
+        more = f" and {pairs.height - HINT_PAIRS:,} more such pairs"
+    hint = (
+        f". customers has {pair_texts}{more}: they differ only by white space or invisible "
+        "characters, so remove those characters from the export"
+    )
+    return [
+        replace(finding, fix=finding.fix + hint) if finding.check == "known_customer" else finding
+        for finding in findings
+    ]
 
 
 def site_key() -> pl.Expr:
