@@ -629,14 +629,57 @@ def test_csv_final_carriage_return_read(tmp_path: Path) -> None:
     assert build_report(drop).validation.tables["associated_devices"].rows_read == 0
 
 
-def test_csv_nul_byte_in_value_read(tmp_path: Path) -> None:
+def test_csv_nul_byte_in_value_read(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     """A NUL byte now and then is UTF-8 text, which Polars reads as part of the value."""
-    drop = write_drop(tmp_path, users=[user("an\x00na"), user("bert")])
+    drop = write_drop(tmp_path, users=[user("bert"), user("an\x00na"), user("carl\x00")])
 
     result = build_report(drop)
 
-    assert result.validation.tables["users"].rows_read == 2
+    assert result.validation.tables["users"].rows_read == 3
     assert result.validation.findings == []
+    assert "users.csv has 2 NUL bytes, the first on line 3." in caplog.text
+
+
+@pytest.mark.parametrize("partitions", ["0", "2"])
+def test_lone_quotes_joining_rows_warned(tmp_path: Path, partitions: str) -> None:
+    """Two fields that are only a quote make one valid quoted value of the rows between them,
+    and the file is named once."""
+    drop = tmp_path / "drop"
+    shutil.copytree(SAMPLE_DROP, drop)
+    path = drop / "users.csv"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    for index in (2, 4):
+        lines[index] = lines[index].rsplit(",", 1)[0] + ',"\n'
+    path.write_text("".join(lines), encoding="utf-8")
+    output_dir = tmp_path / "out"
+    arguments = ["--output-dir", output_dir, "--partitions", partitions, *FULL_OPTIONS]
+
+    result = run_cli("report", drop, *arguments)
+
+    assert result.returncode == 0, outcome(result)
+    message = one_line(result.stderr)
+    warning = (
+        "users.csv has 2 line breaks inside quoted values, the first in the value that starts "
+        "on line 3"
+    )
+    assert message.count(warning) == 1
+    assert 'may come from a lone quote (") in the export' in message
+
+
+def test_quoted_line_break_line_across_blocks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The line of the first quoted line break counts the lines of the blocks before it."""
+    monkeypatch.setattr(reading, "COUNT_BLOCK_BYTES", 64)
+    phones = [phone(f"SEP{number}") for number in range(20)]
+    phones.append(phone("SEP99", product="Cisco\n8845"))
+    drop = write_drop(tmp_path, phones=phones)
+
+    error = reading.malformed_csv_error("phones", reading.DataFile(drop / "phones.csv", "csv"))
+
+    assert error is None
+    warning = "has 1 line break inside quoted values, the first in the value that starts on line 22"
+    assert warning in caplog.text
 
 
 def test_csv_short_row_exit_code(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ import codecs
 import csv
 import difflib
 import functools
+import itertools
 import logging
 import os
 import re
@@ -19,6 +20,7 @@ from typing import Literal
 import polars as pl
 
 from vlf_frames.errors import ConfigError, DropError
+from vlf_frames.render import plural
 from vlf_frames.tables import TABLE_SPECS, TableSpec
 
 log = logging.getLogger(__name__)
@@ -221,7 +223,10 @@ def malformed_csv_error(table: str, data_file: DataFile) -> DropError | None:
     advice = f"Export it again as {EXPECTED_FORMS['csv']}"
     reason = wide_text_problem(data_file.path)
     if reason is None:
-        differs = csv_layout_differs(data_file.path)
+        unusual = UnusualText()
+        differs = csv_layout_differs(data_file.path, unusual)
+        if differs is False:
+            warn_unusual_text(data_file.path, unusual)
         if differs is not False:
             reason = csv_problem(data_file.path)
         if reason is None and differs:
@@ -235,6 +240,39 @@ def malformed_csv_error(table: str, data_file: DataFile) -> DropError | None:
     return DropError(
         f"Table {table}: file {str(data_file.path)!r} cannot be read as CSV: {reason}. {advice}."
     )
+
+
+@dataclass
+class UnusualText:
+    """Text of a valid CSV file that Polars reads as values, but that often comes from a broken
+    export: line breaks inside quoted values and NUL bytes, with the line of the first."""
+
+    quoted_line_breaks: int = 0
+    first_quoted_line_break: int = 0
+    nul_bytes: int = 0
+    first_nul_byte: int = 0
+
+
+def warn_unusual_text(path: Path, unusual: UnusualText) -> None:
+    """Log a warning for the line breaks inside quoted values and the NUL bytes of a file."""
+    if unusual.quoted_line_breaks:
+        log.warning(
+            "%s has %s inside quoted values, the first in the value that starts on line %d, so "
+            "rows with them take several lines. A value that should not hold a line break may "
+            'come from a lone quote (") in the export, which takes in the rows after it: check '
+            "that line.",
+            path,
+            plural(unusual.quoted_line_breaks, "line break"),
+            unusual.first_quoted_line_break,
+        )
+    if unusual.nul_bytes:
+        log.warning(
+            "%s has %s, the first on line %d. Polars reads each as a character of its value, "
+            "so an id with one links to nothing else: remove them from the export.",
+            path,
+            plural(unusual.nul_bytes, "NUL byte"),
+            unusual.first_nul_byte,
+        )
 
 
 # Byte order marks of text that is not UTF-8, longest first.
@@ -296,10 +334,10 @@ QUOTED_VALUE = re.compile(rb'"[^"]*(?:""[^"]*)*"')
 FEW_QUOTED_VALUES = 10_000
 
 
-def csv_layout_differs(path: Path) -> bool | None:
+def csv_layout_differs(path: Path, unusual: UnusualText | None = None) -> bool | None:
     """Return whether a CSV file may have a blank line, a row with more or fewer fields than
     its header, a quote inside an unquoted value or a line ended by a carriage return alone,
-    or None when the file cannot be checked.
+    or None when the file cannot be checked. Count the file's ``unusual`` text on the way.
 
     Each line is checked after its quoted values are replaced by one quote each. A line that
     has another number of separators than the header is reported, because Polars reads the
@@ -315,6 +353,8 @@ def csv_layout_differs(path: Path) -> bool | None:
     if not header:
         return header is not None  # an empty file has no header, a blank first line an empty one
     pending = b""
+    unusual = UnusualText() if unusual is None else unusual
+    lines_before = 0
     with path.open("rb") as handle:
         if handle.read(len(codecs.BOM_UTF8)) != codecs.BOM_UTF8:
             handle.seek(0)
@@ -329,29 +369,64 @@ def csv_layout_differs(path: Path) -> bool | None:
                 pending = data
                 continue
             piece, pending = data[:end], data[end:]
+            if b"\x00" in piece:
+                count_nul_bytes(piece, lines_before, unusual)
+            original = piece
+            quoted = b'"' in piece
             stray = False
-            if b'"' in piece:
+            if quoted:
                 piece, values = QUOTED_VALUE.subn(b'"', piece)
                 # A quote that is not one of the replacements opens a value that is never
-                # closed, even where it stands alone between separators.
+                # closed, even where it is a whole field.
                 stray = piece.count(b'"') > values or has_stray_quote(piece)
+            lines = piece.split(b"\n")
             if (
                 stray
-                or has_uneven_line(piece, len(header) - 1)
+                or has_uneven_line(lines, len(header) - 1)
                 or has_lone_carriage_return(piece, last)
             ):
                 return True
+            # The lines of the replaced piece are fewer by the line breaks inside quoted values.
+            line_breaks = len(lines) - 1
+            if quoted:
+                quoted_line_breaks = original.count(b"\n") - line_breaks
+                if quoted_line_breaks:
+                    count_quoted_line_breaks(original, quoted_line_breaks, lines_before, unusual)
+                line_breaks += quoted_line_breaks
+            lines_before += line_breaks
             if last:
                 return False
 
 
-def has_uneven_line(piece: bytes, separators: int) -> bool:
-    """Return whether a piece of CSV text, with its quoted values replaced, has a blank line
-    or a line with another number of separators than ``separators``."""
-    lines = piece.split(b"\n")
-    if not lines[-1]:
-        lines.pop()  # the piece ends with a line break
-    return any(line.count(b",") != separators or not line.rstrip(b"\r") for line in lines)
+def count_nul_bytes(piece: bytes, lines_before: int, unusual: UnusualText) -> None:
+    """Count the NUL bytes of a piece of CSV text that starts after ``lines_before`` lines."""
+    if not unusual.nul_bytes:
+        unusual.first_nul_byte = lines_before + piece.count(b"\n", 0, piece.index(b"\x00")) + 1
+    unusual.nul_bytes += piece.count(b"\x00")
+
+
+def count_quoted_line_breaks(
+    piece: bytes, line_breaks: int, lines_before: int, unusual: UnusualText
+) -> None:
+    """Count ``line_breaks`` inside the quoted values of a piece of CSV text, and find the
+    line where the first such value starts."""
+    if not unusual.quoted_line_breaks:
+        value = next(value for value in QUOTED_VALUE.finditer(piece) if b"\n" in value[0])
+        unusual.first_quoted_line_break = lines_before + piece.count(b"\n", 0, value.start()) + 1
+    unusual.quoted_line_breaks += line_breaks
+
+
+def has_uneven_line(lines: list[bytes], separators: int) -> bool:
+    """Return whether the lines of a piece of CSV text, with its quoted values replaced, have
+    a blank line or a line with another number of separators than ``separators``.
+
+    After the line break that ends a piece, the last element of ``lines`` is empty, and it is
+    not checked.
+    """
+    return any(
+        line.count(b",") != separators or not line.rstrip(b"\r")
+        for line in itertools.islice(lines, len(lines) - 1 if not lines[-1] else None)
+    )
 
 
 def has_lone_carriage_return(piece: bytes, last: bool) -> bool:
