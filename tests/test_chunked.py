@@ -966,9 +966,12 @@ def test_misnamed_table_file_stops_run(tmp_path: Path, quiet: list[str]) -> None
     ("name", "target"),
     [
         ("webex_accounts.CSV", "webex_accounts.csv"),
-        ("voicemail_accounts.txt", None),
+        ("voicemail_accounts.txt", "voicemail_accounts"),
+        ("webex_accounts_2026-01.csv", "webex_accounts.csv"),
+        ("spark_accounts.csv.gz", "spark_accounts.csv"),
         ("users.parquet.bak", None),
         ("user.csv", None),
+        ("notes.csv", None),
         ("pexip_account", "pexip_accounts"),
     ],
 )

@@ -123,23 +123,29 @@ def locate_tables(drop_dir: Path) -> DropLayout:
 
 
 def table_name_for(path: Path) -> str | None:
-    """Return the name that a file or folder would have as the absent table whose name its
-    own name is close to, or None."""
-    if path.is_dir():
-        stem, suffix = path.name.lower(), ""
-    elif path.suffix.lower() in SUFFIX_FORMATS:
-        stem, suffix = path.stem.lower(), path.suffix.lower()
-    else:
+    """Return the name that a file or folder would have as an absent table, or None.
+
+    That is the case when its name starts with the table's name, such as
+    webex_accounts_2026-01.csv or spark_accounts.csv.gz, or is close to it, such as
+    webex_account.csv.
+    """
+    name = path.name.lower()
+    absent = [
+        table
+        for table in TABLE_SPECS
+        if not any((path.parent / f"{table}{form}").exists() for form in ("", ".csv", ".parquet"))
+    ]
+    suffix = "" if path.is_dir() else next((form for form in SUFFIX_FORMATS if form in name), "")
+    for table in absent:
+        if name.startswith(table):
+            return f"{table}{suffix}"
+    if not path.is_dir() and path.suffix.lower() not in SUFFIX_FORMATS:
         return None
+    stem = name if path.is_dir() else path.stem.lower()
     # A cutoff of 0.8 takes names a letter off, such as user.csv, and leaves names such as
     # notes.csv or webex.csv.
-    close = difflib.get_close_matches(stem, list(TABLE_SPECS), n=1, cutoff=0.8)
-    if not close:
-        return None
-    table = close[0]
-    if any((path.parent / f"{table}{form}").exists() for form in ("", ".csv", ".parquet")):
-        return None
-    return f"{table}{suffix}"
+    close = difflib.get_close_matches(stem, absent, n=1, cutoff=0.8)
+    return f"{close[0]}{suffix}" if close else None
 
 
 def misnamed_hint(drop_dir: Path, table: str) -> str:
