@@ -691,6 +691,29 @@ def test_customer_left_out_named(tmp_path: Path, partitions: str) -> None:
     assert [row.split(",")[0] for row in rows] == ["C1"]
 
 
+def test_customer_pkid_with_nul_left_out(tmp_path: Path) -> None:
+    """A customer row whose pkid holds a NUL byte is set aside, shown escaped, and the report
+    carries no NUL byte."""
+    drop = write_drop(
+        tmp_path,
+        customers=[customer("C1"), customer("C2\x00")],
+        users=[user("anna"), user("bert", site=None, customer="C2")],
+    )
+    output_dir = tmp_path / "out"
+    arguments = ["--output-dir", output_dir, "--on-invalid", "quarantine", *FULL_OPTIONS]
+
+    result = run_cli("report", drop, *arguments)
+
+    assert result.returncode == 0, outcome(result)
+    summary = one_line(result.stderr)
+    assert "invalid: 'C2\\x00'" in summary
+    assert "customers has 'C2\\x00' where other tables have 'C2'" in summary
+    report = (output_dir / FULL_REPORT_NAME).read_bytes()
+    assert b"\x00" not in report
+    rows = [line for line in report.decode().splitlines() if not line.startswith("#")][1:]
+    assert [row.split(",")[0] for row in rows] == ["C1"]
+
+
 def test_validate_names_customers_left_out(tmp_path: Path) -> None:
     """validate writes no report, so it says what quarantine would leave out."""
     drop = write_drop(

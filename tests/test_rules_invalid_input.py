@@ -268,3 +268,30 @@ def test_unknown_customer_close_match_named(
             assert "customers has" not in finding.fix
         else:
             assert hint in finding.fix
+
+
+@pytest.mark.parametrize("pkid", ["C2\x00", "C2\n", "\ufeffC2", "C2\u200b"])
+def test_customer_pkid_invisible_character_rejected(tmp_path: Path, pkid: str) -> None:
+    """The report writes the pkid as given, so a control or format character in it is invalid."""
+    drop = write_drop(tmp_path, customers=[customer("C1"), customer(pkid)])
+
+    with pytest.raises(InvalidDropError) as error:
+        build_report(drop)
+
+    [finding] = error.value.findings
+    assert (finding.table, finding.column, finding.check) == (
+        "customers",
+        "customer_pkid",
+        "printable",
+    )
+    assert finding.examples[0].startswith(repr(pkid))
+
+
+def test_customer_pkid_visible_characters_kept(tmp_path: Path) -> None:
+    """Spaces, a non-breaking space and letters beyond ASCII are part of the pkid as given."""
+    pkid = " C2\u00a0é "
+    drop = write_drop(tmp_path, customers=[customer("C1"), customer(pkid)])
+
+    report = build_report(drop).report
+
+    assert pkid in report.get_column("Customer PKID").to_list()

@@ -25,6 +25,18 @@ def is_not_blank(data: pa.PolarsData) -> pl.LazyFrame:
     return data.lazyframe.select(column.is_null() | (column.str.strip_chars().str.len_bytes() > 0))
 
 
+# Characters that a customer pkid, which the report carries, must not contain: control
+# characters such as NUL or a line break, and format characters such as a byte order mark.
+CONTROL_OR_FORMAT_CHARACTER = r"[\p{Cc}\p{Cf}]"
+
+
+def is_printable(data: pa.PolarsData) -> pl.LazyFrame:
+    """Pass a value without control or format characters; nulls are left to ``nullable``."""
+    column = pl.col(data.key)
+    invisible = column.str.contains(CONTROL_OR_FORMAT_CHARACTER)
+    return data.lazyframe.select(column.is_null() | ~invisible)
+
+
 def is_boolean_spelling(data: pa.PolarsData) -> pl.LazyFrame:
     """Pass null and the accepted spellings of true and false, in any case and with spaces."""
     column = pl.col(data.key)
@@ -83,6 +95,12 @@ class Customers(InputModel):
     @pa.check("customer_pkid", name="not_blank")
     def _not_blank(cls, data: pa.PolarsData) -> pl.LazyFrame:
         return is_not_blank(data)
+
+    # The report writes the pkid as given, so an invisible character would reach the billing
+    # file, and the rows that name the customer without it would not match.
+    @pa.check("customer_pkid", name="printable")
+    def _printable(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return is_printable(data)
 
     @pa.check("public_sector", "inactive_billing", name="boolean")
     def _boolean(cls, data: pa.PolarsData) -> pl.LazyFrame:

@@ -263,7 +263,7 @@ def build_report_partitioned(
         reports, dangling_parts, findings_parts, tables_parts = [], [], [], []
         # Valid customers and unknown pkids fall in different partitions, so the hint about
         # pkids that look alike is made for the whole drop.
-        known_customers, unknown_customers = [], []
+        customer_pkids, unknown_customers = [], []
         timings["validation"] = timings["rules"] = 0.0
         for partition in range(count):
             if on_stage is not None:
@@ -271,8 +271,7 @@ def build_report_partitioned(
             stage_started = time.perf_counter()
             part = validate_partition(layout, folder, partition, duplicates)
             timings["validation"] += time.perf_counter() - stage_started
-            if "customers" in part.tables:
-                known_customers.append(part.tables["customers"].valid.get_column(CUSTOMER_KEY))
+            customer_pkids.extend(part.customer_pkids)
             unknown_customers.extend(part.unknown_customers)
             tables_parts.append(summaries(part.tables))
             findings_parts.append(part.findings)
@@ -286,10 +285,9 @@ def build_report_partitioned(
 
     validation.tables = merge_tables(layout, tables_parts)
     validation.findings = merge_findings(findings_parts)
-    if known_customers:
-        validation.findings = with_customer_hint(
-            validation.findings, unknown_customers, pl.concat(known_customers)
-        )
+    validation.findings = with_customer_hint(
+        validation.findings, unknown_customers, customer_pkids
+    )
     if validation.findings and on_invalid == "fail":
         raise InvalidDropError(validation, quarantine_possible=True)
 

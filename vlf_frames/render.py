@@ -190,7 +190,10 @@ def print_customers_left_out(validation: DropValidation, *, report_written: bool
 
     others = [table.rejected for name, table in validation.tables.items() if name != "customers"]
     named = sum(frame.filter(pkid.is_in(pkids.implode())).height for frame in others)
-    listed = ", ".join(pkids.head(LISTED_CUSTOMERS).to_list())
+    # A pkid with an invisible character is shown escaped, as the findings show it.
+    listed = ", ".join(
+        pkid if pkid.isprintable() else repr(pkid) for pkid in pkids.head(LISTED_CUSTOMERS)
+    )
     if pkids.len() > LISTED_CUSTOMERS:
         listed += f" and {pkids.len() - LISTED_CUSTOMERS:,} more"
 

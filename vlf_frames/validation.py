@@ -48,6 +48,10 @@ CHECK_DESCRIPTIONS = {
     "column_in_dataframe": "required column is missing",
     "not_nullable": "value is missing (null or empty field)",
     "not_blank": "value is empty or only white space",
+    "printable": (
+        "value contains a control or format character, such as NUL, a line break or a byte "
+        "order mark, which the report would carry"
+    ),
     "boolean": "value is not a boolean (accepted: true/false, t/f, 1/0, yes/no in any case)",
     "contact_center_platform": "platform is neither UCCE nor UCCX",
     "known_customer": "customer_pkid names no customer of the drop, or one whose row is invalid",
@@ -61,6 +65,7 @@ FIXES = {
     ),
     "not_nullable": "fill the value in the export",
     "not_blank": "fill the value in the export",
+    "printable": "remove the character from the pkid in the export",
     "boolean": "write true or false",
     "contact_center_platform": "set platform to UCCE or UCCX",
     "known_customer": "fix the customer's row in customers, add the customer, or fix customer_pkid",
@@ -99,8 +104,10 @@ class DropValidation:
     layout: DropLayout
     tables: dict[str, ValidatedTable] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
-    # The customer_pkid values of rows that name no valid customer, per table that has them.
+    # The customer_pkid values of rows that name no valid customer, per table that has them,
+    # and the pkids of every row of customers, valid or not.
     unknown_customers: list[pl.Series] = field(default_factory=list)
+    customer_pkids: list[pl.Series] = field(default_factory=list)
 
     @property
     def stops_run(self) -> bool:
@@ -189,12 +196,13 @@ def validate_drop(
         )
         if name == "customers":
             known_customers = validated.valid.get_column(CUSTOMER_KEY)
+            result.customer_pkids.append(frame.get_column(CUSTOMER_KEY).drop_nulls())
         elif name == "sites":
             known_sites = validated.valid.select(site_key()).to_series()
 
-    if hint_customers and known_customers is not None:
+    if hint_customers:
         result.findings = with_customer_hint(
-            result.findings, result.unknown_customers, known_customers
+            result.findings, result.unknown_customers, result.customer_pkids
         )
     return result
 
@@ -202,27 +210,30 @@ def validate_drop(
 # Characters that a reader cannot see in a value: white space, control and format characters
 # such as NUL or a byte order mark.
 INVISIBLE_CHARACTERS = r"[\p{White_Space}\p{Cc}\p{Cf}]"
-# Pairs of an unknown and a valid customer_pkid that a hint shows.
+# Pairs of an unknown customer_pkid and a pkid of customers that a hint shows.
 HINT_PAIRS = 3
 
 
 def with_customer_hint(
-    findings: list[Finding], unknown_customers: list[pl.Series], known_customers: pl.Series
+    findings: list[Finding], unknown_customers: list[pl.Series], customer_pkids: list[pl.Series]
 ) -> list[Finding]:
-    """Add to the findings of unknown customers the valid customers whose pkid differs from an
+    """Add to the findings of unknown customers the pkids of customers that differ from an
     unknown one only by characters that a reader cannot see.
 
     Pkids are compared exactly, so a customer row whose pkid carries a NUL byte or a trailing
     space names another customer than the rows that refer to it, and the two look the same.
+    ``customer_pkids`` are those of every row of customers, because such a row may itself be
+    invalid.
     """
-    if not unknown_customers:
+    if not unknown_customers or not customer_pkids:
         return findings
     visible = pl.col("pkid").str.replace_all(INVISIBLE_CHARACTERS, "").alias("visible")
     unknown = pl.DataFrame({"pkid": pl.concat(unknown_customers).unique()})
-    known = pl.DataFrame({"pkid": known_customers})
+    known = pl.DataFrame({"pkid": pl.concat(customer_pkids).unique()})
     pairs = (
         unknown.with_columns(visible)
         .join(known.with_columns(visible), on="visible")
+        .filter(pl.col("pkid") != pl.col("pkid_right"))
         .sort("pkid")
     )
     if pairs.is_empty():
