@@ -392,7 +392,7 @@ def test_csv_quoted_breaks_not_short(tmp_path: Path, build: Callable[..., Report
     ("encoding", "reason"),
     [
         ("utf-16", "it is UTF-16 text (it starts with the bytes FF FE)"),
-        ("utf-16-le", "every other byte of its start is a NUL byte"),
+        ("utf-16-le", "every other byte of its start or more is a NUL byte"),
         ("utf-32", "it is UTF-32 text (it starts with the bytes FF FE 00 00)"),
     ],
 )
@@ -553,7 +553,7 @@ def test_csv_line_layout_named(tmp_path: Path, layout: Callable[[str], str], rea
     [
         (b'"a\rb",c', None),
         (b"a\n\x00\n", None),
-        ("ab,c\n1,2\n".encode("utf-32-be"), "every other byte of its start is a NUL byte"),
+        ("ab,c\n1,2\n".encode("utf-32-be"), "every other byte of its start or more is a NUL byte"),
         (b"a,b\r1,2\r3,4\r", "its lines end with a carriage return alone"),
         (
             b'a,b\n"x\ny"z,1\n',
@@ -944,6 +944,20 @@ def test_ignored_file_warned_once(tmp_path: Path, partitions: str, valid: bool) 
     log = one_line(result.stderr)
     assert log.count("notes.txt: not a table of the inventory drop") == 1
     assert log.count("notes.txt: not a .csv or .parquet file") == 1
+
+
+@pytest.mark.parametrize("name", ["Users.CSV", "user.csv", "users_2026-01.csv"])
+def test_missing_required_table_names_close_file(tmp_path: Path, name: str) -> None:
+    drop = tmp_path / "drop"
+    shutil.copytree(SAMPLE_DROP, drop)
+    (drop / "users.csv").rename(drop / name)
+
+    with pytest.raises(DropError) as error:
+        build_report(drop)
+
+    message = str(error.value)
+    assert "Required table users not found" in message
+    assert f"Found {name}: names are matched exactly, so rename the file if it is that" in message
 
 
 @pytest.mark.parametrize("quiet", [[], ["-q"]])

@@ -354,8 +354,19 @@ USAGE_CASES = {
     # Options such as --on-invalid are not read from the environment.
     "environment-unknown-variable": UsageCase(
         tuple(FULL_OPTIONS),
-        ("Unknown environment variable VLF_ON_INVALID", "VLF_PROVIDER_NAME", "--on-invalid"),
+        (
+            "Unknown environment variable VLF_ON_INVALID",
+            "VLF_PROVIDER_NAME",
+            "pass --on-invalid on the command line instead",
+        ),
         env=(("VLF_ON_INVALID", "quarantine"),),
+    ),
+    # A variable that matches no option gets no suggestion.
+    "environment-variables-without-option": UsageCase(
+        tuple(FULL_OPTIONS),
+        ("Unknown environment variables VLF_DROP, VLF_FOO: only", "Unset them."),
+        not_named=("--foo", "--drop"),
+        env=(("VLF_FOO", ""), ("VLF_DROP", "x")),
     ),
 }
 

@@ -249,6 +249,7 @@ def build_in_two_partitions(drop: Path) -> ReportResult:
         ("C1\x00", "customers has 'C1\\x00' where other tables have 'C1': they differ only by"),
         ("C1 ", "customers has 'C1 ' where other tables have 'C1': they differ only by"),
         ("\ufeffC1", "customers has '\\ufeffC1' where other tables have 'C1': they differ only by"),
+        ("c1", "customers has 'c1' where other tables have 'C1': they differ only by case"),
         ("C9", None),
     ],
 )

@@ -285,9 +285,7 @@ def build_report_partitioned(
 
     validation.tables = merge_tables(layout, tables_parts)
     validation.findings = merge_findings(findings_parts)
-    validation.findings = with_customer_hint(
-        validation.findings, unknown_customers, customer_pkids
-    )
+    validation.findings = with_customer_hint(validation.findings, unknown_customers, customer_pkids)
     if validation.findings and on_invalid == "fail":
         raise InvalidDropError(validation, quarantine_possible=True)
 

@@ -149,12 +149,19 @@ def table_name_for(path: Path) -> str | None:
 
 
 def misnamed_hint(drop_dir: Path, table: str) -> str:
-    """Name the files that would be the table but for the case of their names."""
-    wanted = {table, f"{table}.csv", f"{table}.parquet"}
-    candidates = sorted(path.name for path in drop_dir.iterdir() if path.name.lower() in wanted)
+    """Name the files that would be the table but for their names: another case, a letter
+    off, or more after the table's name."""
+    candidates = sorted(
+        path.name
+        for path in drop_dir.iterdir()
+        if not path.name.startswith(".") and (table_name_for(path) or "").startswith(table)
+    )
     if not candidates:
         return ""
-    return f" Found {', '.join(candidates)}: names are matched exactly, so rename it."
+    return (
+        f" Found {', '.join(candidates)}: names are matched exactly, so rename the file if it "
+        "is that table."
+    )
 
 
 def _table_files(spec: TableSpec, path: Path) -> TableFiles:
@@ -306,8 +313,8 @@ def wide_text_problem(path: Path) -> str | None:
             return f"it is {encoding} text (it starts with the bytes {mark.hex(' ').upper()})"
     if has_wide_header(start):
         return (
-            "every other byte of its start is a NUL byte, as in UTF-16 and UTF-32 text without "
-            "a byte order mark"
+            "every other byte of its start or more is a NUL byte, as in UTF-16 and UTF-32 text "
+            "without a byte order mark"
         )
     # A carriage return in a quoted value, or at the end of the file, is read by Polars.
     unquoted = QUOTED_VALUE.sub(b'"', start)

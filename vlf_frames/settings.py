@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -106,25 +106,30 @@ def read_settings_file(path: Path) -> dict[str, str]:
     return values
 
 
-def check_environment_names(environ: Mapping[str, str]) -> None:
+def check_environment_names(environ: Mapping[str, str], command_options: Collection[str]) -> None:
     """Raise ``ConfigError`` for a ``VLF_*`` environment variable that names no setting.
 
     Options such as --on-invalid are read from the command line only, so a variable such as
-    VLF_ON_INVALID would otherwise be ignored silently.
+    VLF_ON_INVALID would otherwise be ignored silently. ``command_options`` are the names of
+    the command's other options, such as ``on_invalid``, which the message then suggests.
     """
     known = {ENV_PREFIX + name.upper() for name in SETTING_NAMES}
     unknown = sorted(name for name in environ if name.startswith(ENV_PREFIX) and name not in known)
     if not unknown:
         return
-    options = ", ".join(
-        "--" + name.removeprefix(ENV_PREFIX).lower().replace("_", "-") for name in unknown
-    )
     variables, them = ("variable", "it") if len(unknown) == 1 else ("variables", "them")
-    raise ConfigError(
+    message = (
         f"Unknown environment {variables} {', '.join(unknown)}: only "
-        f"{', '.join(sorted(known))} are read. Unset {them}, and pass each setting as an option "
-        f"({options}) if the command has one."
+        f"{', '.join(sorted(known))} are read. Unset {them}"
     )
+    options = [
+        "--" + option.replace("_", "-")
+        for option in (name.removeprefix(ENV_PREFIX).lower() for name in unknown)
+        if option in command_options
+    ]
+    if options:
+        message += f", and pass {', '.join(options)} on the command line instead"
+    raise ConfigError(message + ".")
 
 
 def resolve_settings(
@@ -132,6 +137,7 @@ def resolve_settings(
     config_file: Path | None = None,
     environ: Mapping[str, str] | None = None,
     now: datetime | None = None,
+    command_options: Collection[str] = (),
 ) -> RunSettings:
     """Merge the settings file, ``VLF_*`` environment variables and options; options win.
 
@@ -142,7 +148,7 @@ def resolve_settings(
     if config_file is not None:
         for name, value in read_settings_file(config_file).items():
             sources[name] = (value, f"settings file {str(config_file)!r}")
-    check_environment_names(environ)
+    check_environment_names(environ, command_options)
     for name in SETTING_NAMES:
         variable = ENV_PREFIX + name.upper()
         if environ.get(variable):

@@ -218,7 +218,7 @@ def with_customer_hint(
     findings: list[Finding], unknown_customers: list[pl.Series], customer_pkids: list[pl.Series]
 ) -> list[Finding]:
     """Add to the findings of unknown customers the pkids of customers that differ from an
-    unknown one only by characters that a reader cannot see.
+    unknown one only by case or by characters that a reader cannot see.
 
     Pkids are compared exactly, so a customer row whose pkid carries a NUL byte or a trailing
     space names another customer than the rows that refer to it, and the two look the same.
@@ -227,7 +227,9 @@ def with_customer_hint(
     """
     if not unknown_customers or not customer_pkids:
         return findings
-    visible = pl.col("pkid").str.replace_all(INVISIBLE_CHARACTERS, "").alias("visible")
+    visible = (
+        pl.col("pkid").str.replace_all(INVISIBLE_CHARACTERS, "").str.to_lowercase().alias("visible")
+    )
     unknown = pl.DataFrame({"pkid": pl.concat(unknown_customers).unique()})
     known = pl.DataFrame({"pkid": pl.concat(customer_pkids).unique()})
     pairs = (
@@ -246,8 +248,8 @@ def with_customer_hint(
     if pairs.height > HINT_PAIRS:
         more = f" and {pairs.height - HINT_PAIRS:,} more such pairs"
     hint = (
-        f". customers has {pair_texts}{more}: they differ only by white space or invisible "
-        "characters, so remove those characters from the export"
+        f". customers has {pair_texts}{more}: they differ only by case, white space or "
+        "invisible characters, so export the pkid in one form everywhere"
     )
     return [
         replace(finding, fix=finding.fix + hint) if finding.check == "known_customer" else finding

@@ -126,7 +126,9 @@ def run(args: argparse.Namespace) -> int:
             "date_time",
         )
     }
-    settings = resolve_settings(options, config_file=args.config)
+    # The positional drop folder and the parser's own entries are no options.
+    command_options = set(vars(args)) - {"drop", "command", "handler"}
+    settings = resolve_settings(options, config_file=args.config, command_options=command_options)
     if args.output_dir.exists() and not args.output_dir.is_dir():
         raise ConfigError(
             f"--output-dir {str(args.output_dir)!r} exists and is not a folder. Pass a folder, "
