@@ -271,7 +271,7 @@ def test_unknown_customer_close_match_named(
             assert hint in finding.fix
 
 
-@pytest.mark.parametrize("pkid", ["C2\x00", "C2\n", "\ufeffC2", "C2\u200b"])
+@pytest.mark.parametrize("pkid", ["C2\x00", "C2\n", "\ufeffC2", "C2\u200b", "C\u20282"])
 def test_customer_pkid_invisible_character_rejected(tmp_path: Path, pkid: str) -> None:
     """The report writes the pkid as given, so a control or format character in it is invalid."""
     drop = write_drop(tmp_path, customers=[customer("C1"), customer(pkid)])

@@ -68,6 +68,12 @@ def write_report(drop: Path, output_dir: Path, provider: str, host: str) -> int:
         pytest.param(
             "CS\tP", "voss01", "vlf_CS-P_voss01_anonymous_2026-01-31_2359.csv", id="control"
         ),
+        pytest.param(
+            "CS-P",
+            "vo\u2028ss01",
+            "vlf_CS-P_vo-ss01_anonymous_2026-01-31_2359.csv",
+            id="line-separator",
+        ),
         # Everything else is kept as given, including spaces and non-ASCII letters.
         pytest.param(
             "Nordic Öst",
@@ -84,6 +90,17 @@ def test_report_file_name(tmp_path: Path, provider: str, host: str, file_name: s
 
     assert exit_code == 0
     assert [path.name for path in output_dir.iterdir()] == [file_name]
+
+
+def test_report_metadata_line_separator_replaced(tmp_path: Path) -> None:
+    """Some readers take U+2029 for a line break, which would split a metadata line."""
+    output_dir = tmp_path / "out"
+
+    exit_code = write_report(write_drop(tmp_path), output_dir, "CS\u2029P", "voss01")
+
+    assert exit_code == 0
+    data = (output_dir / "vlf_CS-P_voss01_anonymous_2026-01-31_2359.csv").read_text("utf-8")
+    assert data.splitlines()[1] == "#Provider Name=CS-P"
 
 
 def test_report_metadata_keeps_provider_name(tmp_path: Path) -> None:

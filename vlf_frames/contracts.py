@@ -21,7 +21,7 @@ from vlf_frames.writing import write_atomically
 CONTRACT_VERSION = 1
 CHECK_TEXTS = {
     "not_blank": "not empty and not only white space",
-    "printable": "no control or format character, such as NUL, a line break or U+FEFF",
+    "printable": "no control or format character, such as NUL, a line break, U+2028 or U+FEFF",
     "boolean": (
         "a boolean: Parquet boolean, or in CSV one of "
         + "/".join(TRUE_SPELLINGS + FALSE_SPELLINGS)

@@ -26,8 +26,9 @@ def is_not_blank(data: pa.PolarsData) -> pl.LazyFrame:
 
 
 # Characters that a customer pkid, which the report carries, must not contain: control
-# characters such as NUL or a line break, and format characters such as a byte order mark.
-CONTROL_OR_FORMAT_CHARACTER = r"[\p{Cc}\p{Cf}]"
+# characters such as NUL or a line break, format characters such as a byte order mark, and
+# the line and paragraph separators U+2028 and U+2029.
+CONTROL_OR_FORMAT_CHARACTER = r"[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]"
 
 
 def is_printable(data: pa.PolarsData) -> pl.LazyFrame:

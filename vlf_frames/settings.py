@@ -26,9 +26,10 @@ METADATA_KEYS = {
     "deployment_mode": "Deployment Mode",
 }
 SETTING_NAMES = (*METADATA_KEYS, "host_name", "date_time")
-# Characters that cannot stand in a file name: path separators, NUL and control characters.
-UNSAFE_FILE_NAME_CHARACTERS = re.compile(r"[/\\\x00-\x1f\x7f-\x9f]")
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# Characters that cannot stand in a file name: path separators, NUL, control characters and
+# the Unicode line and paragraph separators, which some readers take as line breaks.
+UNSAFE_FILE_NAME_CHARACTERS = re.compile(r"[/\\\x00-\x1f\x7f-\x9f\u2028\u2029]")
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 @dataclass(frozen=True)
