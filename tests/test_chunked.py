@@ -946,6 +946,26 @@ def test_ignored_file_warned_once(tmp_path: Path, partitions: str, valid: bool) 
     assert log.count("notes.txt: not a .csv or .parquet file") == 1
 
 
+@pytest.mark.parametrize(("name", "stops"), [("part-1.csv.gz", True), ("notes.txt", False)])
+def test_table_folder_unread_part_stops_run(tmp_path: Path, name: str, stops: bool) -> None:
+    """A compressed part of a table folder holds rows that the job cannot read."""
+    drop = write_drop(tmp_path, phones=[phone("SEP1"), phone("SEP2")])
+    folder = drop / "phones"
+    folder.mkdir()
+    (drop / "phones.csv").rename(folder / "part-0.csv")
+    (folder / name).write_bytes(b"not read")
+
+    if stops:
+        with pytest.raises(DropError) as error:
+            build_report(drop)
+        assert "has files named like its data that are not .csv or .parquet files" in str(
+            error.value
+        )
+        assert name in str(error.value)
+    else:
+        assert build_report(drop).validation.tables["phones"].rows_read == 2
+
+
 @pytest.mark.parametrize("name", ["Users.CSV", "user.csv", "users_2026-01.csv"])
 def test_missing_required_table_names_close_file(tmp_path: Path, name: str) -> None:
     drop = tmp_path / "drop"

@@ -169,15 +169,26 @@ def _table_files(spec: TableSpec, path: Path) -> TableFiles:
         return TableFiles(spec, (DataFile(path, SUFFIX_FORMATS[path.suffix]),), path.name)
 
     files = []
+    # Files such as part-1.csv.gz hold rows of the table that the job cannot read.
+    unread_parts = []
     for file_path in sorted(path.rglob("*")):
         relative = file_path.relative_to(path)
         if not file_path.is_file() or any(part.startswith((".", "_")) for part in relative.parts):
             continue
         file_format = SUFFIX_FORMATS.get(file_path.suffix.lower())
         if file_format is None:
-            log.warning("Ignored %s: not a .csv or .parquet file", file_path)
+            if any(suffix in file_path.name.lower() for suffix in SUFFIX_FORMATS):
+                unread_parts.append(str(relative))
+            else:
+                log.warning("Ignored %s: not a .csv or .parquet file", file_path)
             continue
         files.append(DataFile(file_path, file_format, _partition_values(relative)))
+    if unread_parts:
+        raise DropError(
+            f"Table folder {str(path)!r} has files named like its data that are not .csv or "
+            f".parquet files: {', '.join(unread_parts)}. Decompress or rename them, or move them "
+            "out of the folder."
+        )
     if not files:
         raise DropError(
             f"Table folder {str(path)!r} contains no .csv or .parquet file; add the table's "
