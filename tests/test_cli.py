@@ -725,6 +725,17 @@ def test_customer_pkid_with_nul_left_out(tmp_path: Path) -> None:
     assert [row.split(",")[0] for row in rows] == ["C1"]
 
 
+def test_empty_required_table_warned(tmp_path: Path) -> None:
+    """A users table with only its header makes every phone standalone, which is allowed."""
+    drop = write_drop(tmp_path, phones=[phone("SEP1", owner="anna")])
+
+    result = run_cli("report", drop, "--output-dir", tmp_path / "out", *FULL_OPTIONS)
+
+    assert result.returncode == 0, outcome(result)
+    summary = one_line(result.stderr)
+    assert "No rows in users: check that the export is complete" in summary
+
+
 def test_validate_names_customers_left_out(tmp_path: Path) -> None:
     """validate writes no report, so it says what quarantine would leave out."""
     drop = write_drop(

@@ -55,6 +55,10 @@ def is_quiet() -> bool:
     return bool(_state["quiet"])
 
 
+# Required tables that a real estate has rows in.
+EMPTY_TABLE_WARNED = ("customers", "sites", "users", "phones")
+
+
 def plural(count: int, noun: str) -> str:
     """Return ``"1 row"`` or ``"2 rows"``."""
     return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
@@ -168,6 +172,20 @@ def print_tables_read(validation: DropValidation) -> None:
     for name, table in validation.tables.items():
         tables.add_row(name, table.form, f"{table.rows_read:,}", f"{table.rejected.height:,}")
     console.print(tables)
+    # An export that failed halfway often leaves a header alone, and the job would count the
+    # phones and accounts of those users as standalone.
+    empty = [
+        name
+        for name in EMPTY_TABLE_WARNED
+        if name in validation.tables and validation.tables[name].rows_read == 0
+    ]
+    if empty:
+        console.print(
+            Text.assemble(
+                (f"No rows in {', '.join(empty)}: ", "yellow"),
+                "check that the export is complete, because the report counts them as empty.",
+            )
+        )
     if validation.layout.absent:
         absent = ", ".join(validation.layout.absent)
         console.print(Text.assemble(("Absent tables, counted as empty: ", "yellow"), absent))
