@@ -575,6 +575,21 @@ def test_csv_file_start_checked(tmp_path: Path, data: bytes, reason: str | None)
         assert reason in str(error)
 
 
+@pytest.mark.parametrize(("separator", "name"), [("\t", "tabs"), (";", "semicolons")])
+def test_csv_other_separator_named(tmp_path: Path, separator: str, name: str) -> None:
+    """A file split by another separator has one column, and the message says why."""
+    drop = write_drop(tmp_path, users=[user("anna")])
+    path = drop / "users.csv"
+    path.write_text(path.read_text(encoding="utf-8").replace(",", separator), encoding="utf-8")
+
+    with pytest.raises(DropError) as error:
+        build_report(drop)
+
+    message = str(error.value)
+    assert "users.csv' cannot be read as CSV: its header is one column, 'user_pkid" in message
+    assert f"whose names are separated by {name} rather than commas" in message
+
+
 @pytest.mark.parametrize("line_break", [b"\n", b"\r", b"\r\n"])
 @pytest.mark.parametrize(
     ("change", "reason"),

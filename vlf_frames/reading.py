@@ -245,7 +245,7 @@ def malformed_csv_error(table: str, data_file: DataFile) -> DropError | None:
     if data_file.format != "csv":
         return None
     advice = f"Export it again as {EXPECTED_FORMS['csv']}"
-    reason = wide_text_problem(data_file.path)
+    reason = wide_text_problem(data_file.path) or separator_problem(data_file.path)
     if reason is None:
         unusual = UnusualText()
         differs = csv_layout_differs(data_file.path, unusual)
@@ -310,6 +310,29 @@ BYTE_ORDER_MARKS = (
 # shortest UTF-16 header, one name of two letters, takes 4 bytes.
 WIDE_HEADER_BYTES = 256
 WIDE_HEADER_MIN_BYTES = 4
+
+
+# Separators of other CSV dialects, with their names.
+OTHER_SEPARATORS = {"\t": "tabs", ";": "semicolons", "|": "vertical bars"}
+
+
+def separator_problem(path: Path) -> str | None:
+    """Return why a file's header is one column split by another separator than commas, or
+    None. Every table has more than one column, so its columns would all be missing."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as text:
+            header = next(csv.reader(text), None)
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return None  # reading the file reports these
+    if header is None or len(header) != 1:
+        return None
+    for separator, name in OTHER_SEPARATORS.items():
+        if separator in header[0]:
+            return (
+                f"its header is one column, {header[0]!r}, whose names are separated by {name} "
+                "rather than commas"
+            )
+    return None
 
 
 def wide_text_problem(path: Path) -> str | None:
