@@ -1022,6 +1022,10 @@ def test_misnamed_table_file_stops_run(tmp_path: Path, quiet: list[str]) -> None
         ("user.csv", None),
         ("notes.csv", None),
         ("pexip_account", "pexip_accounts"),
+        ("webex.csv", "webex_accounts.csv"),
+        ("voicemail", "voicemail_accounts"),
+        ("accounts", None),
+        ("web.csv", None),
     ],
 )
 def test_table_name_for_cases(tmp_path: Path, name: str, target: str | None) -> None:

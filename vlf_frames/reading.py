@@ -122,11 +122,15 @@ def locate_tables(drop_dir: Path) -> DropLayout:
     return layout
 
 
+PREFIX_LETTERS = 4
+
+
 def table_name_for(path: Path) -> str | None:
     """Return the name that a file or folder would have as an absent table, or None.
 
     That is the case when its name starts with the table's name, such as
-    webex_accounts_2026-01.csv or spark_accounts.csv.gz, or is close to it, such as
+    webex_accounts_2026-01.csv or spark_accounts.csv.gz, when the table's name starts with its
+    name, such as webex.csv or voicemail/, or when its name is close to the table's, such as
     webex_account.csv.
     """
     name = path.name.lower()
@@ -136,14 +140,18 @@ def table_name_for(path: Path) -> str | None:
         if not any((path.parent / f"{table}{form}").exists() for form in ("", ".csv", ".parquet"))
     ]
     suffix = "" if path.is_dir() else next((form for form in SUFFIX_FORMATS if form in name), "")
+    first_word = name.split(".", 1)[0]
     for table in absent:
         if name.startswith(table):
+            return f"{table}{suffix}"
+        # Four letters or more, so that a name such as a.csv names no table.
+        if len(first_word) >= PREFIX_LETTERS and table.startswith(first_word):
             return f"{table}{suffix}"
     if not path.is_dir() and path.suffix.lower() not in SUFFIX_FORMATS:
         return None
     stem = name if path.is_dir() else path.stem.lower()
     # A cutoff of 0.8 takes names a letter off, such as user.csv, and leaves names such as
-    # notes.csv or webex.csv.
+    # notes.csv.
     close = difflib.get_close_matches(stem, absent, n=1, cutoff=0.8)
     return f"{close[0]}{suffix}" if close else None
 
