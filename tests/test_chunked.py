@@ -674,11 +674,35 @@ def test_lone_quotes_joining_rows_warned(tmp_path: Path, partitions: str) -> Non
     assert result.returncode == 0, outcome(result)
     message = one_line(result.stderr)
     warning = (
-        "users.csv has 2 line breaks inside quoted values, the first in the value that starts "
-        "on line 3"
+        "users.csv has 2 line breaks inside quoted values. The value that starts on line 3 "
+        "begins with a line break"
     )
     assert message.count(warning) == 1
-    assert 'may come from a lone quote (") in the export' in message
+    assert 'as one that a lone quote (") in the export opens' in message
+
+
+@pytest.mark.parametrize("block_bytes", [64, 1 << 20])
+def test_lone_quote_named_after_quoted_break(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    block_bytes: int,
+) -> None:
+    """A value that starts with a line break is named, not an earlier value with one inside."""
+    monkeypatch.setattr(reading, "COUNT_BLOCK_BYTES", block_bytes)
+    phones = [phone("SEP0", product="Cisco\n8845, rev B")]
+    phones += [phone(f"SEP{number}", owner=f"user{number}") for number in range(1, 30)]
+    drop = write_drop(tmp_path, phones=phones)
+    path = drop / "phones.csv"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    for index in (20, 25):
+        lines[index] = lines[index].rsplit(",", 1)[0] + ',"\n'
+    path.write_text("".join(lines), encoding="utf-8")
+
+    error = reading.malformed_csv_error("phones", reading.DataFile(path, "csv"))
+
+    assert error is None
+    assert "The value that starts on line 21 begins with a line break" in caplog.text
 
 
 def test_quoted_line_break_line_across_blocks(

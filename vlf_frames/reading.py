@@ -281,13 +281,25 @@ class UnusualText:
 
     quoted_line_breaks: int = 0
     first_quoted_line_break: int = 0
+    # The line of the first quoted value that starts with a line break, which a quote that is
+    # a whole field, with the rows after it, makes.
+    first_opening_line_break: int = 0
     nul_bytes: int = 0
     first_nul_byte: int = 0
 
 
 def warn_unusual_text(path: Path, unusual: UnusualText) -> None:
     """Log a warning for the line breaks inside quoted values and the NUL bytes of a file."""
-    if unusual.quoted_line_breaks:
+    if unusual.first_opening_line_break:
+        log.warning(
+            "%s has %s inside quoted values. The value that starts on line %d begins with a "
+            'line break, as one that a lone quote (") in the export opens, which takes in the '
+            "rows after it: check that line.",
+            path,
+            plural(unusual.quoted_line_breaks, "line break"),
+            unusual.first_opening_line_break,
+        )
+    elif unusual.quoted_line_breaks:
         log.warning(
             "%s has %s inside quoted values, the first in the value that starts on line %d, so "
             "rows with them take several lines. A value that should not hold a line break may "
@@ -385,6 +397,9 @@ PENDING_LIMIT_BYTES = 4 * COUNT_BLOCK_BYTES
 # A quoted CSV value, with doubled quotes inside. Each is replaced by one quote, which must then
 # sit between separators or line breaks. A quote elsewhere sits inside an unquoted value.
 QUOTED_VALUE = re.compile(rb'"[^"]*(?:""[^"]*)*"')
+# A quote after a separator or a line break and before a line break: where a quoted value
+# that starts with a line break may open. A closing quote after a separator also matches.
+OPENING_LINE_BREAK = re.compile(rb'(?:\A|[,\n])"\r?\n')
 # Up to this many quoted values in a piece are checked one by one, and more by counting.
 FEW_QUOTED_VALUES = 10_000
 
@@ -469,6 +484,14 @@ def count_quoted_line_breaks(
         value = next(value for value in QUOTED_VALUE.finditer(piece) if b"\n" in value[0])
         unusual.first_quoted_line_break = lines_before + piece.count(b"\n", 0, value.start()) + 1
     unusual.quoted_line_breaks += line_breaks
+    if unusual.first_opening_line_break:
+        return
+    for candidate in OPENING_LINE_BREAK.finditer(piece):
+        quote = piece.index(b'"', candidate.start())
+        # A piece starts outside quotes, so a quote after an even number of quotes opens a value.
+        if piece.count(b'"', 0, quote) % 2 == 0:
+            unusual.first_opening_line_break = lines_before + piece.count(b"\n", 0, quote) + 1
+            return
 
 
 def has_uneven_line(lines: list[bytes], separators: int) -> bool:
