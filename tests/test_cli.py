@@ -725,6 +725,15 @@ def test_customer_pkid_with_nul_left_out(tmp_path: Path) -> None:
     assert [row.split(",")[0] for row in rows] == ["C1"]
 
 
+def test_validate_unknown_variable_exit_2(tmp_path: Path) -> None:
+    result = run_cli("validate", write_drop(tmp_path), env={"VLF_PARTITIONS": "4"})
+
+    assert result.returncode == 2, outcome(result)
+    message = one_line(result.stderr)
+    assert "Unknown environment variable VLF_PARTITIONS" in message
+    assert "pass --partitions on the command line instead" in message
+
+
 def test_empty_required_table_warned(tmp_path: Path) -> None:
     """A users table with only its header makes every phone standalone, which is allowed."""
     drop = write_drop(tmp_path, phones=[phone("SEP1", owner="anna")])

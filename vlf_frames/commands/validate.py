@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from vlf_frames.chunked import build_report_chunked, runs_in_one_pass
@@ -11,6 +12,7 @@ from vlf_frames.commands.report import add_partitions_option
 from vlf_frames.errors import ExitCode
 from vlf_frames.pipeline import InvalidDropError, check_drop
 from vlf_frames.render import StageStatus, console, is_quiet, print_findings, print_summary
+from vlf_frames.settings import check_environment_names
 from vlf_frames.validation import DropValidation
 
 
@@ -50,6 +52,7 @@ def check(args: argparse.Namespace, on_stage: StageStatus) -> DropValidation:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_environment_names(os.environ, set(vars(args)) - {"drop", "command", "handler"})
     with StageStatus() as on_stage:
         validation = check(args, on_stage)
     if validation.findings:
