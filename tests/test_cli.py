@@ -718,6 +718,8 @@ def test_customer_pkid_with_nul_left_out(tmp_path: Path) -> None:
     assert result.returncode == 0, outcome(result)
     summary = one_line(result.stderr)
     assert "invalid: 'C2\\x00'" in summary
+    look_alike = "1 row that names it in another case or without hidden characters was set aside"
+    assert look_alike in summary
     assert "customers has 'C2\\x00' where other tables have 'C2'" in summary
     report = (output_dir / FULL_REPORT_NAME).read_bytes()
     assert b"\x00" not in report

@@ -93,6 +93,18 @@ def hashed_tuple(parts: list[pl.Expr]) -> pl.Expr:
     return high * 2**64 + low
 
 
+# Characters that a reader cannot see in a value: white space, control and format characters
+# such as NUL or a byte order mark.
+INVISIBLE_CHARACTERS = r"[\p{White_Space}\p{Cc}\p{Cf}]"
+
+
+def look_alike_key(column: str | pl.Expr) -> pl.Expr:
+    """Return a value without invisible characters and lower-cased, which is equal for two
+    pkids that a reader takes for the same."""
+    expression = pl.col(column) if isinstance(column, str) else column
+    return expression.str.replace_all(INVISIBLE_CHARACTERS, "").str.to_lowercase()
+
+
 def parsed_boolean(column: str) -> pl.Expr:
     """Return a validated boolean text column as Boolean; null stays null."""
     spelling = pl.col(column).str.strip_chars().str.to_lowercase()

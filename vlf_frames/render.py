@@ -16,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from vlf_frames import stopping
+from vlf_frames.normalize import look_alike_key
 
 if TYPE_CHECKING:
     from vlf_frames.validation import DropValidation, Finding
@@ -208,6 +209,14 @@ def print_customers_left_out(validation: DropValidation, *, report_written: bool
 
     others = [table.rejected for name, table in validation.tables.items() if name != "customers"]
     named = sum(frame.filter(pkid.is_in(pkids.implode())).height for frame in others)
+    # Rows that name the customer without its hidden characters name no customer at all.
+    look_alikes = pkids.to_frame("pkid").select(look_alike_key("pkid")).to_series()
+    look_alike_rows = sum(
+        frame.filter(
+            ~pkid.is_in(pkids.implode()) & look_alike_key(pkid).is_in(look_alikes.implode())
+        ).height
+        for frame in others
+    )
     # A pkid with an invisible character is shown escaped, as the findings show it.
     listed = ", ".join(
         pkid if pkid.isprintable() else repr(pkid) for pkid in pkids.head(LISTED_CUSTOMERS)
@@ -231,6 +240,19 @@ def print_customers_left_out(validation: DropValidation, *, report_written: bool
         f". {plural(named, 'row')} of other tables that name {'it' if single else 'them'} "
         f"{set_aside} as well."
     )
+    if look_alike_rows:
+        if not report_written:
+            look_alike_set_aside = "would be set aside"
+        elif look_alike_rows == 1:
+            look_alike_set_aside = "was set aside"
+        else:
+            look_alike_set_aside = "were set aside"
+        consequence += (
+            f" {plural(look_alike_rows, 'row')} that {'names' if look_alike_rows == 1 else 'name'} "
+            f"{'it' if single else 'them'} in "
+            f"another case or without hidden characters {look_alike_set_aside} as naming no "
+            "customer."
+        )
     console.print(Text.assemble((headline, "yellow"), listed, consequence))
 
 

@@ -20,7 +20,7 @@ import polars as pl
 
 from vlf_frames import stopping
 from vlf_frames.errors import DropError
-from vlf_frames.normalize import comparable_id, hashed_tuple
+from vlf_frames.normalize import comparable_id, hashed_tuple, look_alike_key
 from vlf_frames.reading import (
     FILE_COLUMN,
     ORIGIN_COLUMNS,
@@ -207,9 +207,6 @@ def validate_drop(
     return result
 
 
-# Characters that a reader cannot see in a value: white space, control and format characters
-# such as NUL or a byte order mark.
-INVISIBLE_CHARACTERS = r"[\p{White_Space}\p{Cc}\p{Cf}]"
 # Pairs of an unknown customer_pkid and a pkid of customers that a hint shows.
 HINT_PAIRS = 3
 
@@ -227,9 +224,7 @@ def with_customer_hint(
     """
     if not unknown_customers or not customer_pkids:
         return findings
-    visible = (
-        pl.col("pkid").str.replace_all(INVISIBLE_CHARACTERS, "").str.to_lowercase().alias("visible")
-    )
+    visible = look_alike_key("pkid").alias("visible")
     unknown = pl.DataFrame({"pkid": pl.concat(unknown_customers).unique()})
     known = pl.DataFrame({"pkid": pl.concat(customer_pkids).unique()})
     pairs = (
