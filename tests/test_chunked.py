@@ -577,7 +577,7 @@ def test_csv_file_start_checked(tmp_path: Path, data: bytes, reason: str | None)
 
 @pytest.mark.parametrize(("separator", "name"), [("\t", "tabs"), (";", "semicolons")])
 def test_csv_other_separator_named(tmp_path: Path, separator: str, name: str) -> None:
-    """A file split by another separator has one column, and the message says why."""
+    """A file split by another separator has one column, and the message names the separator."""
     drop = write_drop(tmp_path, users=[user("anna")])
     path = drop / "users.csv"
     path.write_text(path.read_text(encoding="utf-8").replace(",", separator), encoding="utf-8")
@@ -987,7 +987,7 @@ def test_ignored_file_warned_once(tmp_path: Path, partitions: str, valid: bool) 
 
 @pytest.mark.parametrize(("name", "stops"), [("part-1.csv.gz", True), ("notes.txt", False)])
 def test_table_folder_unread_part_stops_run(tmp_path: Path, name: str, stops: bool) -> None:
-    """A compressed part of a table folder holds rows that the job cannot read."""
+    """A compressed part of a table folder contains rows that the job cannot read."""
     drop = write_drop(tmp_path, phones=[phone("SEP1"), phone("SEP2")])
     folder = drop / "phones"
     folder.mkdir()

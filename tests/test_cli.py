@@ -703,7 +703,7 @@ def test_customer_left_out_named(tmp_path: Path, partitions: str) -> None:
 
 
 def test_customer_pkid_with_nul_left_out(tmp_path: Path) -> None:
-    """A customer row whose pkid holds a NUL byte is set aside, shown escaped, and the report
+    """A customer row whose pkid contains a NUL byte is set aside, shown escaped, and the report
     carries no NUL byte."""
     drop = write_drop(
         tmp_path,
@@ -748,7 +748,7 @@ def test_empty_required_table_warned(tmp_path: Path) -> None:
 
 
 def test_validate_names_customers_left_out(tmp_path: Path) -> None:
-    """validate writes no report, so it says what quarantine would leave out."""
+    """validate writes no report, so it names what quarantine would leave out."""
     drop = write_drop(
         tmp_path,
         customers=[customer("C1"), customer("C2"), customer("C2")],

@@ -128,10 +128,9 @@ PREFIX_LETTERS = 4
 def table_name_for(path: Path) -> str | None:
     """Return the name that a file or folder would have as an absent table, or None.
 
-    That is the case when its name starts with the table's name, such as
-    webex_accounts_2026-01.csv or spark_accounts.csv.gz, when the table's name starts with its
-    name, such as webex.csv or voicemail/, or when its name is close to the table's, such as
-    webex_account.csv.
+    Its name may start with the table's name, such as webex_accounts_2026-01.csv or
+    spark_accounts.csv.gz. The table's name may start with its name, such as webex.csv or
+    voicemail/. Or its name may be close to the table's, such as webex_account.csv.
     """
     name = path.name.lower()
     absent = [
@@ -281,8 +280,8 @@ class UnusualText:
 
     quoted_line_breaks: int = 0
     first_quoted_line_break: int = 0
-    # The line of the first quoted value that starts with a line break, which a quote that is
-    # a whole field, with the rows after it, makes.
+    # The line of the first quoted value that starts with a line break, as a value opened by a
+    # quote that is a whole field does.
     first_opening_line_break: int = 0
     nul_bytes: int = 0
     first_nul_byte: int = 0
