@@ -736,15 +736,44 @@ def test_validate_unknown_variable_exit_2(tmp_path: Path) -> None:
     assert "pass --partitions on the command line instead" in message
 
 
-def test_empty_required_table_warned(tmp_path: Path) -> None:
+@pytest.mark.parametrize("quiet", [[], ["-q"]])
+def test_empty_required_table_warned(tmp_path: Path, quiet: list[str]) -> None:
     """A users table with only its header makes every phone standalone, which is allowed."""
     drop = write_drop(tmp_path, phones=[phone("SEP1", owner="anna")])
 
-    result = run_cli("report", drop, "--output-dir", tmp_path / "out", *FULL_OPTIONS)
+    result = run_cli("report", drop, "--output-dir", tmp_path / "out", *FULL_OPTIONS, *quiet)
 
     assert result.returncode == 0, outcome(result)
     summary = one_line(result.stderr)
     assert "No rows in users: check that the export is complete" in summary
+
+
+@pytest.mark.parametrize("on_invalid", ["fail", "quarantine"])
+def test_no_customer_left_writes_no_report(tmp_path: Path, on_invalid: str) -> None:
+    """A billing report without customer rows is never what a run wants."""
+    drop = write_drop(tmp_path, customers=[customer("C1", public_sector="sometimes")])
+    output_dir = tmp_path / "out"
+    arguments = ["--output-dir", output_dir, "--on-invalid", on_invalid, *FULL_OPTIONS]
+
+    result = run_cli("report", drop, *arguments)
+
+    assert result.returncode == 1, outcome(result)
+    assert written_files(output_dir) == []
+    if on_invalid == "quarantine":
+        message = one_line(result.stderr)
+        assert "No customer is left to report: customers has 1 row, of which 1 is" in message
+
+
+def test_empty_customers_writes_no_report(tmp_path: Path) -> None:
+    drop = write_drop(tmp_path, customers=[], sites=[])
+    output_dir = tmp_path / "out"
+
+    result = run_cli("report", drop, "--output-dir", output_dir, "-q", *FULL_OPTIONS)
+
+    assert result.returncode == 1, outcome(result)
+    assert written_files(output_dir) == []
+    message = one_line(result.stderr)
+    assert "No customer is left to report: customers has no rows" in message
 
 
 def test_validate_names_customers_left_out(tmp_path: Path) -> None:

@@ -21,6 +21,8 @@ from vlf_frames.normalize import look_alike_key
 if TYPE_CHECKING:
     from vlf_frames.validation import DropValidation, Finding
 
+log = logging.getLogger(__name__)
+
 LOG_WIDTH = 160
 # Progress, findings and summaries go to stderr so that stdout stays free for data.
 console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -34,8 +36,9 @@ def configure_output(*, verbose: int, quiet: bool) -> None:
     """Set the log level from ``-v``/``-q`` and route log records through the console."""
     _state["quiet"] = quiet
     _state["verbose"] = verbose
+    # -q keeps warnings, because each one names input that changes or leaves out rows.
     if quiet:
-        level = logging.ERROR
+        level = logging.WARNING
     elif verbose >= 2:
         level = logging.DEBUG
     elif verbose == 1:
@@ -56,7 +59,7 @@ def is_quiet() -> bool:
     return bool(_state["quiet"])
 
 
-# Required tables that a real estate has rows in.
+# Required tables that a real estate has rows in. A small one may have no associations.
 EMPTY_TABLE_WARNED = ("customers", "sites", "users", "phones")
 
 
@@ -150,10 +153,11 @@ def print_summary(
     elapsed: float | None = None,
 ) -> None:
     """Print the run summary: rows per table, absent tables, rejects, links and totals."""
+    warn_empty_tables(validation)
+    print_customers_left_out(validation, report_written=report is not None)
     if is_quiet():
         return
     print_tables_read(validation)
-    print_customers_left_out(validation, report_written=report is not None)
     if dangling is not None:
         print_dangling(dangling)
     if report is not None:
@@ -173,23 +177,28 @@ def print_tables_read(validation: DropValidation) -> None:
     for name, table in validation.tables.items():
         tables.add_row(name, table.form, f"{table.rows_read:,}", f"{table.rejected.height:,}")
     console.print(tables)
-    # An export that failed halfway often leaves a header alone, and the job would count the
-    # phones and accounts of those users as standalone.
+    if validation.layout.absent:
+        absent = ", ".join(validation.layout.absent)
+        console.print(Text.assemble(("Absent tables, counted as empty: ", "yellow"), absent))
+
+
+def warn_empty_tables(validation: DropValidation) -> None:
+    """Warn of required tables without rows.
+
+    An export that failed halfway often leaves a header alone, and the job would count the
+    phones and accounts of those users as standalone.
+    """
     empty = [
         name
         for name in EMPTY_TABLE_WARNED
         if name in validation.tables and validation.tables[name].rows_read == 0
     ]
     if empty:
-        console.print(
-            Text.assemble(
-                (f"No rows in {', '.join(empty)}: ", "yellow"),
-                "check that the export is complete, because the report counts them as empty.",
-            )
+        log.warning(
+            "No rows in %s: check that the export is complete, because the report counts them "
+            "as empty.",
+            ", ".join(empty),
         )
-    if validation.layout.absent:
-        absent = ", ".join(validation.layout.absent)
-        console.print(Text.assemble(("Absent tables, counted as empty: ", "yellow"), absent))
 
 
 # Customers named in the line about customers left out of the report. The others are counted.
@@ -253,7 +262,7 @@ def print_customers_left_out(validation: DropValidation, *, report_written: bool
             f"another case or without hidden characters {look_alike_set_aside} as naming no "
             "customer."
         )
-    console.print(Text.assemble((headline, "yellow"), listed, consequence))
+    log.warning("%s%s%s", headline, listed, consequence)
 
 
 def print_dangling(dangling: dict[str, int]) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from vlf_frames.chunked import build_report_chunked, runs_in_one_pass
 from vlf_frames.cli import add_verbosity_options
-from vlf_frames.errors import ConfigError, ExitCode
+from vlf_frames.errors import ConfigError, DropError, ExitCode
 from vlf_frames.pipeline import InvalidDropError, ReportResult, build_report
 from vlf_frames.render import (
     StageStatus,
@@ -21,6 +21,7 @@ from vlf_frames.render import (
     print_summary,
 )
 from vlf_frames.settings import resolve_settings
+from vlf_frames.validation import DropValidation
 from vlf_frames.writing import (
     prepare_output_dir,
     report_csv_text,
@@ -112,6 +113,25 @@ def compute_report(args: argparse.Namespace, on_stage: StageStatus) -> ReportRes
     )
 
 
+def empty_report_error(validation: DropValidation) -> DropError:
+    """Return the error for a drop that leaves no customer to report, which no billing run
+    expects."""
+    customers = validation.tables.get("customers")
+    rows = 0 if customers is None else customers.rows_read
+    rejected = 0 if customers is None else customers.rejected.height
+    if rows == 0:
+        found = "customers has no rows"
+    else:
+        found = (
+            f"customers has {plural(rows, 'row')}, of which {rejected:,} "
+            f"{'is' if rejected == 1 else 'are'} invalid"
+        )
+    return DropError(
+        f"No customer is left to report: {found}, so no report was written. Check the export "
+        "of customers."
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     options = {
@@ -145,6 +165,10 @@ def run(args: argparse.Namespace) -> int:
             print_error(error.headline)
             return int(error.exit_code)
 
+        if result.report.is_empty():
+            on_stage.__exit__()
+            print_findings(result.validation.findings)
+            raise empty_report_error(result.validation)
         on_stage("write")
         report = result.report
         outputs = []
