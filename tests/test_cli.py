@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
 import signal
 import subprocess
@@ -350,6 +351,11 @@ USAGE_CASES = {
     ),
     "config-number-value": UsageCase(
         tuple(FULL_OPTIONS), ("software_version",), config="software_version = 21.1\n"
+    ),
+    # A byte that is not UTF-8 reaches Python as a lone surrogate, which no file can hold.
+    "option-not-utf8": UsageCase(
+        (*options_without("--provider-name"), "--provider-name", "CS\udc85P"),
+        ("'CS\\udc85P' from option --provider-name is not UTF-8 text",),
     ),
     # Options such as --on-invalid are not read from the environment.
     "environment-unknown-variable": UsageCase(
@@ -725,6 +731,16 @@ def test_customer_pkid_with_nul_left_out(tmp_path: Path) -> None:
     assert b"\x00" not in report
     rows = [line for line in report.decode().splitlines() if not line.startswith("#")][1:]
     assert [row.split(",")[0] for row in rows] == ["C1"]
+
+
+def test_drop_path_not_utf8_exit_2(tmp_path: Path) -> None:
+    drop = good_drop(tmp_path / os.fsdecode(b"drop\x85"))
+
+    result = run_cli("report", drop, "--output-dir", tmp_path / "out", *FULL_OPTIONS)
+
+    assert result.returncode == 2, outcome(result)
+    assert "Traceback" not in result.stderr
+    assert "is not UTF-8, and Polars reads only UTF-8 paths" in one_line(result.stderr)
 
 
 def test_validate_unknown_variable_exit_2(tmp_path: Path) -> None:

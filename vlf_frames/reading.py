@@ -21,6 +21,7 @@ import polars as pl
 
 from vlf_frames.errors import ConfigError, DropError
 from vlf_frames.render import plural
+from vlf_frames.settings import is_utf8
 from vlf_frames.tables import TABLE_SPECS, TableSpec
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,11 @@ def locate_tables(drop_dir: Path) -> DropLayout:
     Raises ``ConfigError`` when the drop folder does not exist and ``DropError`` when a required
     table is missing, a table is stored in two forms or a table folder contains no data file.
     """
+    if not is_utf8(str(drop_dir)):
+        raise ConfigError(
+            f"The path of the inventory drop folder {str(drop_dir)!r} is not UTF-8, and Polars "
+            "reads only UTF-8 paths. Rename the folder."
+        )
     if not drop_dir.exists():
         raise ConfigError(f"Inventory drop folder {str(drop_dir)!r} not found.")
     if not drop_dir.is_dir():

@@ -107,6 +107,16 @@ def read_settings_file(path: Path) -> dict[str, str]:
     return values
 
 
+def is_utf8(text: str) -> bool:
+    """Return whether text can be written as UTF-8. Python keeps the bytes of an argument or
+    an environment variable that are not UTF-8 as lone surrogates, which cannot."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def check_environment_names(environ: Mapping[str, str], command_options: Collection[str]) -> None:
     """Raise ``ConfigError`` for a ``VLF_*`` environment variable that names no setting.
 
@@ -159,6 +169,11 @@ def resolve_settings(
         if option is not None:
             sources[name] = (option, f"option --{name.replace('_', '-')}")
 
+    for value, source in sources.values():
+        if not is_utf8(value):
+            raise ConfigError(
+                f"The value {value!r} from {source} is not UTF-8 text. Pass it in UTF-8."
+            )
     missing = [
         name for name in (*METADATA_KEYS, "host_name") if not sources.get(name, ("", ""))[0].strip()
     ]
