@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import polars as pl
 import pytest
 from drop_builder import customer, site, user, write_drop
 
@@ -147,3 +148,19 @@ def test_report_quotes_only_where_needed(tmp_path: Path) -> None:
         b"C3,0,0,0,0,0,0,1,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,True,False,0,0,0,0,0,0,0,0,0,1",
         b"",
     ]
+
+
+def test_pkid_starting_with_hash_quoted(tmp_path: Path) -> None:
+    """A row that starts with "#" would read as a metadata line."""
+    customers = [customer("C1"), customer("#C2"), customer("#Audit Version=9")]
+    output_dir = tmp_path / "out"
+
+    exit_code = write_report(write_drop(tmp_path, customers=customers), output_dir, "CS", "v1")
+
+    assert exit_code == 0
+    path = output_dir / "vlf_CS_v1_anonymous_2026-01-31_2359.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert [line for line in lines if line.startswith("#Audit Version")] == ["#Audit Version=4.0.0"]
+    assert any(line.startswith('"#C2",') for line in lines)
+    rows = pl.read_csv(path, comment_prefix="#", infer_schema=False)
+    assert sorted(rows.get_column("Customer PKID").to_list()) == ["#Audit Version=9", "#C2", "C1"]

@@ -27,8 +27,21 @@ def report_csv_text(report: pl.DataFrame, metadata_lines: list[str]) -> str:
     buffer = io.StringIO()
     for line in metadata_lines:
         buffer.write(line + "\n")
-    buffer.write(printable.write_csv(line_terminator="\n", quote_style="necessary"))
+    rows = printable.write_csv(line_terminator="\n", quote_style="necessary").split("\n")
+    buffer.write("\n".join(metadata_safe_row(row) for row in rows))
     return buffer.getvalue()
+
+
+def metadata_safe_row(row: str) -> str:
+    """Return a report row with its pkid quoted if the row starts with "#", which would read as
+    a metadata line, or else the row unchanged.
+
+    Such a pkid was not quoted, so it contains no separator and ends at the first one.
+    """
+    if not row.startswith("#"):
+        return row
+    pkid, rest = row.split(",", 1)
+    return f'"{pkid}",{rest}'
 
 
 def prepare_output_dir(folder: Path) -> None:
