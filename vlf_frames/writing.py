@@ -33,10 +33,10 @@ def report_csv_text(report: pl.DataFrame, metadata_lines: list[str]) -> str:
 
 
 def metadata_safe_row(row: str) -> str:
-    """Return a report row with its pkid quoted if the row starts with "#", which would read as
-    a metadata line, or else the row unchanged.
+    """Quote the pkid of a report row that starts with "#", so that the row does not read as a
+    metadata line. Other rows are returned unchanged.
 
-    Such a pkid was not quoted, so it contains no separator and ends at the first one.
+    write_csv left such a pkid unquoted, so it contains no comma and ends at the first one.
     """
     if not row.startswith("#"):
         return row
