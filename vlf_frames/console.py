@@ -7,7 +7,12 @@ time ended in a traceback of the import. This module imports them only inside a 
 from __future__ import annotations
 
 import sys  # the console script has imported it already
-from typing import NoReturn
+
+# A Ctrl-C during the import of typing would end in a traceback, because it comes before the
+# handler in ``run``. So typing is imported only for mypy, which reads TYPE_CHECKING as true.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NoReturn
 
 # The exit code of a run stopped by SIGINT: 128 plus the signal's number, 2.
 INTERRUPTED_CODE = 130
