@@ -347,7 +347,9 @@ USAGE_CASES = {
         tuple(FULL_OPTIONS), ("settings.toml", "TOML"), config="provider_name = CS-P\n"
     ),
     "config-unknown-key": UsageCase(
-        tuple(FULL_OPTIONS), ("hostname",), config='hostname = "voss01"\n'
+        tuple(FULL_OPTIONS),
+        ("an unknown key hostname (did you mean host_name?)",),
+        config='hostname = "voss01"\n',
     ),
     "config-number-value": UsageCase(
         tuple(FULL_OPTIONS), ("software_version",), config="software_version = 21.1\n"
@@ -366,6 +368,11 @@ USAGE_CASES = {
             "pass --on-invalid on the command line instead",
         ),
         env=(("VLF_ON_INVALID", "quarantine"),),
+    ),
+    "environment-misspelt-variable": UsageCase(
+        tuple(FULL_OPTIONS),
+        ("Unknown environment variable VLF_HOSTNAME (did you mean VLF_HOST_NAME?): only",),
+        env=(("VLF_HOSTNAME", "voss01"),),
     ),
     # A variable that matches no option gets no suggestion.
     "environment-variables-without-option": UsageCase(

@@ -3,6 +3,7 @@ command-line options, in increasing order of precedence."""
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import tomllib
@@ -92,8 +93,10 @@ def read_settings_file(path: Path) -> dict[str, str]:
         raise ConfigError(f"Settings file {str(path)!r} is not valid TOML: {error}") from None
     unknown = sorted(set(data) - set(SETTING_NAMES))
     if unknown:
+        keys = "an unknown key" if len(unknown) == 1 else "unknown keys"
+        named = ", ".join(name + suggestion(name, SETTING_NAMES) for name in unknown)
         raise ConfigError(
-            f"Settings file {str(path)!r} has unknown keys {', '.join(unknown)}; "
+            f"Settings file {str(path)!r} has {keys} {named}; "
             f"the known keys are {', '.join(SETTING_NAMES)}."
         )
     values = {}
@@ -117,6 +120,12 @@ def is_utf8(text: str) -> bool:
     return True
 
 
+def suggestion(name: str, known: Collection[str]) -> str:
+    """Return " (did you mean X?)" for the known name closest to a misspelt one, or ""."""
+    matches = difflib.get_close_matches(name, known, n=1, cutoff=0.8)
+    return f" (did you mean {matches[0]}?)" if matches else ""
+
+
 def check_environment_names(environ: Mapping[str, str], command_options: Collection[str]) -> None:
     """Raise ``ConfigError`` for a ``VLF_*`` environment variable that names no setting.
 
@@ -129,8 +138,9 @@ def check_environment_names(environ: Mapping[str, str], command_options: Collect
     if not unknown:
         return
     variables, them = ("variable", "it") if len(unknown) == 1 else ("variables", "them")
+    named = ", ".join(name + suggestion(name, known) for name in unknown)
     message = (
-        f"Unknown environment {variables} {', '.join(unknown)}: only "
+        f"Unknown environment {variables} {named}: only "
         f"{', '.join(sorted(known))} are read. Unset {them}"
     )
     options = [
