@@ -6,6 +6,7 @@ import array
 import codecs
 import csv
 import difflib
+import errno
 import functools
 import itertools
 import logging
@@ -66,8 +67,25 @@ def locate_tables(drop_dir: Path) -> DropLayout:
     """Find the files of each table of the drop.
 
     Raises ``ConfigError`` when the drop folder does not exist and ``DropError`` when a required
-    table is missing, a table is stored in two forms or a table folder contains no data file.
+    table is missing, a table is stored in two forms, a table folder contains no data file or
+    a file or folder of the drop cannot be read.
     """
+    try:
+        return find_tables(drop_dir)
+    except PermissionError as error:
+        raise DropError(permission_message(error.filename)) from None
+
+
+def permission_message(path: str | Path) -> str:
+    """Return the message for a file or folder of the drop that this user may not read."""
+    return (
+        f"Permission denied: {str(path)!r} of the inventory drop cannot be read by this user. "
+        "Give the user that runs vlf-frames read access to the drop's files, and read and "
+        "search (x) access to its folders."
+    )
+
+
+def find_tables(drop_dir: Path) -> DropLayout:
     if not is_utf8(str(drop_dir)):
         raise ConfigError(
             f"The path of the inventory drop folder {str(drop_dir)!r} is not UTF-8, and Polars "
@@ -80,6 +98,8 @@ def locate_tables(drop_dir: Path) -> DropLayout:
             f"Inventory drop {str(drop_dir)!r} is not a folder; pass the folder that contains "
             "customers.csv (or .parquet), users, phones and the other tables."
         )
+    if not os.access(drop_dir, os.R_OK | os.X_OK):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(drop_dir))
 
     layout = DropLayout(drop_dir=drop_dir, tables={})
     for name, spec in TABLE_SPECS.items():
@@ -88,7 +108,9 @@ def locate_tables(drop_dir: Path) -> DropLayout:
             drop_dir / f"{name}.parquet",
             drop_dir / name,
         ]
-        present = [path for path in forms if path.exists()]
+        # A broken symbolic link counts as present, so that it is named and not read as an
+        # absent table.
+        present = [path for path in forms if path.exists() or path.is_symlink()]
         if len(present) > 1:
             listed = ", ".join(path.name + ("/" if path.is_dir() else "") for path in present)
             raise DropError(
@@ -178,16 +200,18 @@ def misnamed_hint(drop_dir: Path, table: str) -> str:
 
 
 def _table_files(spec: TableSpec, path: Path) -> TableFiles:
+    check_entry(spec.name, path)
     if path.is_file():
         return TableFiles(spec, (DataFile(path, SUFFIX_FORMATS[path.suffix]),), path.name)
 
     files = []
     # Files such as part-1.csv.gz hold rows of the table that the job cannot read.
     unread_parts = []
-    for file_path in sorted(path.rglob("*")):
+    for file_path in sorted(folder_entries(path)):
         relative = file_path.relative_to(path)
-        if not file_path.is_file() or any(part.startswith((".", "_")) for part in relative.parts):
+        if any(part.startswith((".", "_")) for part in relative.parts):
             continue
+        check_entry(spec.name, file_path)
         file_format = SUFFIX_FORMATS.get(file_path.suffix.lower())
         if file_format is None:
             if any(suffix in file_path.name.lower() for suffix in SUFFIX_FORMATS):
@@ -208,6 +232,42 @@ def _table_files(spec: TableSpec, path: Path) -> TableFiles:
             "files or remove the folder."
         )
     return TableFiles(spec, tuple(files), f"{path.name}/ ({len(files)} files)")
+
+
+def folder_entries(folder: Path) -> Iterator[Path]:
+    """Yield every entry below a table folder other than its subfolders, and raise
+    ``PermissionError`` for a subfolder that cannot be listed, which ``Path.rglob`` skips.
+
+    Links to folders are followed, each real folder once, so that a loop of links ends.
+    """
+
+    def fail(error: OSError) -> None:
+        raise error
+
+    seen = set()
+    for root, subfolders, names in os.walk(folder, onerror=fail, followlinks=True):
+        real = os.path.realpath(root)
+        if real in seen:
+            subfolders.clear()
+            continue
+        seen.add(real)
+        for name in names:
+            yield Path(root, name)
+
+
+def check_entry(table: str, path: Path) -> None:
+    """Raise ``DropError`` for a broken symbolic link, or an entry that is neither a file nor a
+    folder (a named pipe, socket or device), where a table's data is expected."""
+    if path.is_symlink() and not path.exists():
+        raise DropError(
+            f"Table {table}: {str(path)!r} is a symbolic link to {os.readlink(path)!r}, which "
+            "does not exist. Point the link at the table's file, or remove it."
+        )
+    if not path.is_file() and not path.is_dir():
+        raise DropError(
+            f"Table {table}: {str(path)!r} is neither a file nor a folder. Replace it with the "
+            "table's file."
+        )
 
 
 def _partition_values(relative: Path) -> tuple[tuple[str, str | None], ...]:
@@ -237,12 +297,50 @@ ERROR_TEXT_LIMIT = 200
 def unreadable_file_error(table: str, data_file: DataFile, error: Exception) -> DropError:
     """Return the error for a file that Polars cannot read: the line at fault in a CSV file
     where it can be found, else the start of Polars' reason."""
+    if not os.access(data_file.path, os.R_OK):
+        return DropError(f"Table {table}: {permission_message(data_file.path)}")
+    wrong_suffix = wrong_suffix_error(table, data_file)
+    if wrong_suffix is not None:
+        return wrong_suffix
     reason = csv_problem(data_file.path) if data_file.format == "csv" else None
     return DropError(
         f"Table {table}: file {str(data_file.path)!r} cannot be read as "
         f"{FORMAT_NAMES[data_file.format]}: {reason or error_summary(error)}. Export it again "
         f"as {EXPECTED_FORMS[data_file.format]}."
     )
+
+
+# The first bytes of every Parquet file.
+PARQUET_MAGIC = b"PAR1"
+
+
+def wrong_suffix_error(table: str, data_file: DataFile) -> DropError | None:
+    """Return the error for a Parquet file named .csv, or a text file named .parquet, else
+    None."""
+    try:
+        with data_file.path.open("rb") as file:
+            start = file.read(len(PARQUET_MAGIC))
+    except OSError:
+        return None
+    if data_file.format == "csv" and start == PARQUET_MAGIC:
+        found, rename = "a Parquet file", ".parquet"
+    elif data_file.format == "parquet" and start != PARQUET_MAGIC and is_text(start):
+        found, rename = "text, not a Parquet file", ".csv if it is a CSV file"
+    else:
+        return None
+    return DropError(
+        f"Table {table}: file {str(data_file.path)!r} is {found}. Rename it to end in {rename}."
+    )
+
+
+def is_text(start: bytes) -> bool:
+    """Return whether the first bytes of a file are printable UTF-8 text, with line breaks,
+    tabs or a byte-order mark allowed."""
+    try:
+        text = start.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return all(character.isprintable() or character in "\r\n\t\ufeff" for character in text)
 
 
 def malformed_csv_error(table: str, data_file: DataFile) -> DropError | None:
@@ -257,6 +355,9 @@ def malformed_csv_error(table: str, data_file: DataFile) -> DropError | None:
     """
     if data_file.format != "csv":
         return None
+    wrong_suffix = wrong_suffix_error(table, data_file)
+    if wrong_suffix is not None:
+        return wrong_suffix
     advice = f"Export it again as {EXPECTED_FORMS['csv']}"
     reason = wide_text_problem(data_file.path) or separator_problem(data_file.path)
     if reason is None:
