@@ -781,10 +781,14 @@ def test_no_customer_left_writes_no_report(tmp_path: Path, on_invalid: str) -> N
     result = run_cli("report", drop, *arguments)
 
     assert result.returncode == 1, outcome(result)
-    assert written_files(output_dir) == []
-    if on_invalid == "quarantine":
-        message = one_line(result.stderr)
+    message = one_line(result.stderr)
+    if on_invalid == "fail":
+        assert written_files(output_dir) == []
+    else:
+        # Quarantine writes the rejects file in every run, and here it shows why.
+        assert written_files(output_dir) == [QUARANTINE_REJECTS_NAME]
         assert "No customer is left to report: customers has 1 row, of which 1 is" in message
+        assert f"The invalid rows are in {output_dir / QUARANTINE_REJECTS_NAME}." in message
 
 
 def test_empty_customers_writes_no_report(tmp_path: Path) -> None:
@@ -797,6 +801,19 @@ def test_empty_customers_writes_no_report(tmp_path: Path) -> None:
     assert written_files(output_dir) == []
     message = one_line(result.stderr)
     assert "No customer is left to report: customers has no rows" in message
+
+
+def test_validate_rejects_empty_customers(tmp_path: Path) -> None:
+    """validate fails a drop that report would stop at for want of customers."""
+    drop = write_drop(tmp_path, customers=[], sites=[])
+
+    result = run_cli("validate", drop)
+
+    assert result.returncode == 1, outcome(result)
+    message = one_line(result.stderr)
+    assert "No customer is left to report: customers has no rows" in message
+    assert "The drop is valid" not in message
+    assert "The drop is valid" not in result.stdout
 
 
 def test_validate_names_customers_left_out(tmp_path: Path) -> None:

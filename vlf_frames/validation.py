@@ -34,6 +34,7 @@ from vlf_frames.reading import (
     scan_file,
     unreadable_file_error,
 )
+from vlf_frames.render import plural
 from vlf_frames.tables import CUSTOMER_KEY, SITE_KEY, TABLE_SPECS, Key, TableSpec
 
 # Seeds of the 64-bit hashes that the checks of references to customers and sites compare.
@@ -116,6 +117,19 @@ class DropValidation:
     @property
     def rejected_rows(self) -> dict[str, int]:
         return {name: table.rejected.height for name, table in self.tables.items()}
+
+    def no_customer_left(self) -> str | None:
+        """Return what the customers table contains when none of its rows is valid, so that a
+        report would have no customer row, else None."""
+        customers = self.tables.get("customers")
+        rows = 0 if customers is None else customers.rows_read
+        rejected = 0 if customers is None else customers.rejected.height
+        if rows > rejected:
+            return None
+        if rows == 0:
+            return "customers has no rows"
+        verb = "is" if rejected == 1 else "are"
+        return f"customers has {plural(rows, 'row')}, of which {rejected:,} {verb} invalid"
 
     def rejects(self) -> pl.DataFrame:
         """Return the rejected rows of every table, in table order, then by file and row."""

@@ -113,22 +113,14 @@ def compute_report(args: argparse.Namespace, on_stage: StageStatus) -> ReportRes
     )
 
 
-def empty_report_error(validation: DropValidation) -> DropError:
+def empty_report_error(validation: DropValidation, rejects_path: Path | None) -> DropError:
     """Return the error for a drop that leaves no customer to report, which no billing run
     expects."""
-    customers = validation.tables.get("customers")
-    rows = 0 if customers is None else customers.rows_read
-    rejected = 0 if customers is None else customers.rejected.height
-    if rows == 0:
-        found = "customers has no rows"
-    else:
-        found = (
-            f"customers has {plural(rows, 'row')}, of which {rejected:,} "
-            f"{'is' if rejected == 1 else 'are'} invalid"
-        )
+    found = validation.no_customer_left() or "no customer row is valid"
+    rejects = "" if rejects_path is None else f" The invalid rows are in {rejects_path}."
     return DropError(
-        f"No customer is left to report: {found}, so no report was written. Check the export "
-        "of customers."
+        f"No customer is left to report: {found}, so no report was written.{rejects} Check the "
+        "export of customers."
     )
 
 
@@ -165,17 +157,18 @@ def run(args: argparse.Namespace) -> int:
             print_error(error.headline)
             return int(error.exit_code)
 
-        if result.report.is_empty():
-            on_stage.__exit__()
-            print_findings(result.validation.findings)
-            raise empty_report_error(result.validation)
         on_stage("write")
-        report = result.report
         outputs = []
+        # The rejects file is written even when no report follows, because it shows why.
         if args.on_invalid == "quarantine":
             rejects_path = args.output_dir / settings.rejects_file_name
             write_rejects(result.validation.rejects(), rejects_path)
             outputs.append(rejects_path)
+        if result.report.is_empty():
+            on_stage.__exit__()
+            print_findings(result.validation.findings)
+            raise empty_report_error(result.validation, outputs[0] if outputs else None)
+        report = result.report
         report_path = args.output_dir / settings.report_file_name
         write_atomically(report_path, report_csv_text(report, settings.metadata_lines()))
         outputs.insert(0, report_path)

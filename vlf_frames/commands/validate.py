@@ -11,7 +11,14 @@ from vlf_frames.cli import add_verbosity_options
 from vlf_frames.commands.report import add_partitions_option
 from vlf_frames.errors import ExitCode
 from vlf_frames.pipeline import InvalidDropError, check_drop
-from vlf_frames.render import StageStatus, console, is_quiet, print_findings, print_summary
+from vlf_frames.render import (
+    StageStatus,
+    console,
+    is_quiet,
+    print_error,
+    print_findings,
+    print_summary,
+)
 from vlf_frames.settings import check_environment_names
 from vlf_frames.validation import DropValidation
 
@@ -58,6 +65,12 @@ def run(args: argparse.Namespace) -> int:
     if validation.findings:
         print_findings(validation.findings)
     print_summary(validation)
+    no_customer_left = validation.no_customer_left()
+    if no_customer_left is not None:
+        print_error(
+            f"No customer is left to report: {no_customer_left}, so a report would have no "
+            "customer row. Check the export of customers."
+        )
     if validation.findings:
         rejected = sum(validation.rejected_rows.values())
         schema_note = " Some files do not fit the schema." if validation.stops_run else ""
@@ -66,6 +79,8 @@ def run(args: argparse.Namespace) -> int:
             f"{rejected:,}.{schema_note}",
             markup=False,
         )
+        return int(ExitCode.INVALID_INPUT)
+    if no_customer_left is not None:
         return int(ExitCode.INVALID_INPUT)
     if not is_quiet():
         console.print("The drop is valid.")
