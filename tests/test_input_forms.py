@@ -495,3 +495,34 @@ def test_empty_csv_file_names_the_fix(tmp_path: Path) -> None:
 
     assert "webex_accounts.csv" in str(error.value)
     assert "header row" in str(error.value)
+
+
+def test_parquet_null_type_column_read_as_nulls(tmp_path: Path) -> None:
+    """Some writers store a column of only nulls with the Arrow null type."""
+    drop = write_drop(tmp_path / "csv", phones=[phone("SEP1"), phone("SEP2")])
+    expected = report_text(drop)
+    parquet_drop = write_parquet_drop(drop, tmp_path / "parquet")
+    table = pq.read_table(parquet_drop / "phones.parquet")
+    assert table.column("owner_userid").null_count == table.num_rows
+    index = table.schema.get_field_index("owner_userid")
+    table = table.set_column(index, "owner_userid", pa.nulls(table.num_rows))
+    pq.write_table(table, parquet_drop / "phones.parquet")
+
+    assert pq.read_schema(parquet_drop / "phones.parquet").field("owner_userid").type == pa.null()
+    assert report_text(parquet_drop) == expected
+
+
+def test_parquet_boolean_where_text_expected(tmp_path: Path) -> None:
+    csv_drop = write_drop(tmp_path / "csv", phones=[phone("SEP1")])
+    drop = write_parquet_drop(csv_drop, tmp_path / "parquet")
+    table = pq.read_table(drop / "phones.parquet")
+    index = table.schema.get_field_index("device_name")
+    table = table.set_column(index, "device_name", pa.array([True] * table.num_rows, pa.bool_()))
+    pq.write_table(table, drop / "phones.parquet")
+
+    with pytest.raises(VlfError) as error:
+        build_report(drop)
+
+    assert error.value.exit_code == ExitCode.INVALID_INPUT
+    assert "column device_name" in str(error.value)
+    assert "found Boolean" in str(error.value)
