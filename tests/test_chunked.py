@@ -31,7 +31,7 @@ from cli_runner import (
     run_cli,
     start_cli,
 )
-from drop_builder import account, phone, user, write_drop
+from drop_builder import account, phone, site, user, write_drop
 
 from vlf_frames import chunked, partitioned, reading, stopping
 from vlf_frames.chunked import build_report_chunked
@@ -377,14 +377,17 @@ def test_csv_blank_line_named(
 
 @pytest.mark.parametrize("build", EVERY_PATH)
 def test_csv_quoted_breaks_not_short(tmp_path: Path, build: Callable[..., ReportResult]) -> None:
-    """Separators and line breaks inside quoted values are not counted as fields or lines."""
-    phones = [phone(f"SEP{number}", product='Cisco, "8845"\nvideo,\n') for number in range(4)]
-    drop = write_drop(tmp_path, phones=phones)
-    assert (drop / "phones.csv").read_text(encoding="utf-8").count("\n") == 1 + 3 * 4
+    """Separators and line breaks inside quoted values are not counted as fields or lines.
+
+    Site names are not read, so they may hold line breaks.
+    """
+    sites = [site(f"S{number}", site_name='North, "B"\nCampus,\n') for number in range(4)]
+    drop = write_drop(tmp_path, sites=sites)
+    assert (drop / "sites.csv").read_text(encoding="utf-8").count("\n") == 1 + 3 * 4
 
     result = build(drop, partitions=2)
 
-    assert result.validation.tables["phones"].rows_read == 4
+    assert result.validation.tables["sites"].rows_read == 4
 
 
 @pytest.mark.parametrize("build", EVERY_PATH)
@@ -656,9 +659,9 @@ def test_csv_nul_byte_in_value_read(tmp_path: Path, caplog: pytest.LogCaptureFix
 
 
 @pytest.mark.parametrize("partitions", ["0", "2"])
-def test_lone_quotes_joining_rows_warned(tmp_path: Path, partitions: str) -> None:
+def test_lone_quotes_joining_ids_rejected(tmp_path: Path, partitions: str) -> None:
     """Two fields that are only a quote make one valid quoted value of the rows between them,
-    and the file is named once."""
+    and a userid that spans lines stops the run."""
     drop = tmp_path / "drop"
     shutil.copytree(SAMPLE_DROP, drop)
     path = drop / "users.csv"
@@ -671,14 +674,16 @@ def test_lone_quotes_joining_rows_warned(tmp_path: Path, partitions: str) -> Non
 
     result = run_cli("report", drop, *arguments)
 
-    assert result.returncode == 0, outcome(result)
+    assert result.returncode == 1, outcome(result)
     message = one_line(result.stderr)
-    warning = (
-        "users.csv has 2 line breaks inside quoted values. The value that starts on line 3 "
-        "begins with a line break"
+    error = (
+        "users.csv' cannot be read as CSV: the userid value on line 3 starts with a line break "
+        "and spans several lines, which no userid may."
     )
-    assert message.count(warning) == 1
-    assert 'as one that a lone quote (") in the export opens' in message
+    assert message.count(error) == 1
+    assert "A quote that is a whole field opens a quoted value" in message
+    assert "line breaks inside quoted values" not in message
+    assert not output_dir.exists() or not any(output_dir.iterdir())
 
 
 @pytest.mark.parametrize("block_bytes", [64, 1 << 20])
@@ -688,21 +693,49 @@ def test_lone_quote_named_after_quoted_break(
     caplog: pytest.LogCaptureFixture,
     block_bytes: int,
 ) -> None:
-    """A value that starts with a line break is named, not an earlier value with one inside."""
+    """A value that starts with a line break is named, not an earlier value with one inside.
+
+    Site names are not read, so line breaks in them only warn.
+    """
     monkeypatch.setattr(reading, "COUNT_BLOCK_BYTES", block_bytes)
-    phones = [phone("SEP0", product="Cisco\n8845, rev B")]
-    phones += [phone(f"SEP{number}", owner=f"user{number}") for number in range(1, 30)]
-    drop = write_drop(tmp_path, phones=phones)
-    path = drop / "phones.csv"
+    sites = [site("S0", site_name="North\nCampus, B")]
+    sites += [site(f"S{number}", site_name=f"Site {number}") for number in range(1, 30)]
+    drop = write_drop(tmp_path, sites=sites)
+    path = drop / "sites.csv"
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
     for index in (20, 25):
         lines[index] = lines[index].rsplit(",", 1)[0] + ',"\n'
     path.write_text("".join(lines), encoding="utf-8")
 
-    error = reading.malformed_csv_error("phones", reading.DataFile(path, "csv"))
+    error = reading.malformed_csv_error("sites", reading.DataFile(path, "csv"))
 
     assert error is None
     assert "The value that starts on line 21 begins with a line break" in caplog.text
+
+
+def test_read_value_with_line_break_rejected(tmp_path: Path) -> None:
+    """A product, like every column the job reads, never spans lines."""
+    # A line break at either end of a value is white space, which is trimmed.
+    phones = [phone("SEP1\n"), phone("SEP2", product="Cisco\n8845"), phone("\r\nSEP3")]
+    drop = write_drop(tmp_path, phones=phones)
+
+    error = reading.malformed_csv_error("phones", reading.DataFile(drop / "phones.csv", "csv"))
+
+    assert error is not None
+    message = str(error)
+    assert "phones.csv' cannot be read as CSV" in message
+    assert "the product value on line 4 starts with 'Cisco' and spans several lines" in message
+
+
+@pytest.mark.parametrize("build", EVERY_PATH)
+def test_id_with_line_break_at_end_read(tmp_path: Path, build: Callable[..., ReportResult]) -> None:
+    """A line break at either end of an id is trimmed, as other white space is."""
+    phones = [phone("SEP1\n", owner="anna"), phone("\r\nSEP2", owner="\nanna")]
+    drop = write_drop(tmp_path, users=[user("anna")], phones=phones)
+
+    report = build(drop, partitions=2).report
+
+    assert report.get_column("Multiple Phones").to_list() == [1]
 
 
 def test_quoted_line_break_line_across_blocks(
@@ -710,11 +743,11 @@ def test_quoted_line_break_line_across_blocks(
 ) -> None:
     """The line of the first quoted line break counts the lines of the blocks before it."""
     monkeypatch.setattr(reading, "COUNT_BLOCK_BYTES", 64)
-    phones = [phone(f"SEP{number}") for number in range(20)]
-    phones.append(phone("SEP99", product="Cisco\n8845"))
-    drop = write_drop(tmp_path, phones=phones)
+    sites = [site(f"S{number}", site_name=f"Site {number}") for number in range(20)]
+    sites.append(site("S99", site_name="North\nCampus"))
+    drop = write_drop(tmp_path, sites=sites)
 
-    error = reading.malformed_csv_error("phones", reading.DataFile(drop / "phones.csv", "csv"))
+    error = reading.malformed_csv_error("sites", reading.DataFile(drop / "sites.csv", "csv"))
 
     assert error is None
     warning = "has 1 line break inside quoted values, the first in the value that starts on line 22"
