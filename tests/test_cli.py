@@ -134,8 +134,25 @@ def test_rerun_is_byte_identical(tmp_path: Path) -> None:
 
     assert first.returncode == 0, outcome(first)
     assert second.returncode == 0, outcome(second)
+    assert "replaced" not in first.stderr
     first_bytes = (tmp_path / "first" / FULL_REPORT_NAME).read_bytes()
     assert (tmp_path / "second" / FULL_REPORT_NAME).read_bytes() == first_bytes
+
+
+def test_rerun_names_replaced_report(tmp_path: Path) -> None:
+    """A rerun with the same --date-time replaces the report, and the summary says so."""
+    drop = good_drop(tmp_path)
+    output_dir = tmp_path / "out"
+    output_dir.mkdir()
+    (output_dir / FULL_REPORT_NAME).write_text("an earlier report\n", encoding="utf-8")
+    (output_dir / FULL_REPORT_NAME).chmod(0o444)
+
+    result = run_cli("report", drop, "--output-dir", output_dir, *FULL_OPTIONS)
+
+    assert result.returncode == 0, outcome(result)
+    summary = one_line(result.stderr)
+    assert f"Wrote {output_dir / FULL_REPORT_NAME}, which replaced the file of that name" in summary
+    assert (output_dir / FULL_REPORT_NAME).read_text(encoding="utf-8").startswith("#Platform ID")
 
 
 def test_default_date_time_is_now(tmp_path: Path) -> None:

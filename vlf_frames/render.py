@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -150,6 +150,7 @@ def print_summary(
     dangling: dict[str, int] | None = None,
     report: pl.DataFrame | None = None,
     outputs: Sequence[Path] = (),
+    replaced: Collection[Path] = (),
     elapsed: float | None = None,
 ) -> None:
     """Print the run summary: rows per table, absent tables, rejects, links and totals."""
@@ -163,7 +164,8 @@ def print_summary(
     if report is not None:
         print_report_totals(report)
     for path in outputs:
-        console.print(Text.assemble("Wrote ", (str(path), "bold green")))
+        note = ", which replaced the file of that name" if path in replaced else ""
+        console.print(Text.assemble("Wrote ", (str(path), "bold green"), note))
     if elapsed is not None:
         console.print(f"Done in {elapsed:.1f} s.")
 

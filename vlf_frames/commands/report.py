@@ -159,6 +159,15 @@ def run(args: argparse.Namespace) -> int:
 
         on_stage("write")
         outputs = []
+        # Files of an earlier run with the same --date-time, which the summary names.
+        replaced = {
+            path
+            for path in (
+                args.output_dir / settings.report_file_name,
+                args.output_dir / settings.rejects_file_name,
+            )
+            if path.exists()
+        }
         # The rejects file is written even when no report follows, because it shows why.
         if args.on_invalid == "quarantine":
             rejects_path = args.output_dir / settings.rejects_file_name
@@ -185,6 +194,7 @@ def run(args: argparse.Namespace) -> int:
         dangling=result.dangling,
         report=report,
         outputs=outputs,
+        replaced=replaced,
         elapsed=time.perf_counter() - started,
     )
     return int(ExitCode.OK)
