@@ -220,3 +220,18 @@ def test_synth_invalid_subscribers_rejected(tmp_path: Path) -> None:
     result = run_cli("synth", str(tmp_path / "none"), "--subscribers", "0")
     assert result.returncode == 2, result.stderr
     assert "subscribers must be at least 1" in result.stderr
+
+
+def test_synth_more_customers_than_subscribers(tmp_path: Path) -> None:
+    result = run_cli("synth", str(tmp_path / "none"), "--subscribers", "10", "--customers", "11")
+    assert result.returncode == 2, result.stderr
+    assert "customers must be at most the 10 subscribers, got 11" in result.stderr
+    assert not (tmp_path / "none").exists()
+
+
+def test_synth_output_file_named(tmp_path: Path) -> None:
+    out = tmp_path / "afile"
+    out.write_text("", encoding="utf-8")
+    result = run_cli("synth", str(out), "--subscribers", "10")
+    assert result.returncode == 3, result.stderr
+    assert f"{out} is a file, not a folder" in " ".join(result.stderr.split())

@@ -1018,7 +1018,9 @@ def write_drop(
     user counts after each chunk. Raises ``FileExistsError`` when ``out`` exists and is not an
     empty folder, or when ``<out>.partial`` exists without this module's marker file.
     """
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+    if out.exists() and not out.is_dir():
+        raise FileExistsError(f"{out} is a file, not a folder")
+    if out.exists() and any(out.iterdir()):
         raise FileExistsError(f"{out} already exists and is not an empty folder")
     partial = out.with_name(out.name + ".partial")
     if partial.exists():
@@ -1068,6 +1070,13 @@ def check_options(options: SynthOptions) -> None:
         raise ValueError(f"subscribers must be at least 1, got {options.subscribers}")
     if options.customers < 1:
         raise ValueError(f"customers must be at least 1, got {options.customers}")
+    # More customers than subscribers would leave most customers with sites and no users,
+    # unlike the estates that the drop imitates.
+    if options.customers > options.subscribers:
+        raise ValueError(
+            f"customers must be at most the {options.subscribers:,} subscribers, got "
+            f"{options.customers:,}"
+        )
     if options.chunk_size < 1:
         raise ValueError(f"chunk size must be at least 1, got {options.chunk_size}")
     # Phone counters (user index * PHONE_SLOTS + ordinal) must stay below 2**48 for MACs.

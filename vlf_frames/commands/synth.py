@@ -62,7 +62,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE, metavar="USERS",
         help=(
-            "users generated and written per part file; memory grows with it "
+            "users generated and written per part file; memory grows with it, and the row "
+            "order of phones and associated_devices depends on it, though the report does not "
             f"(default: {DEFAULT_CHUNK_SIZE})"
         ),
     )
