@@ -84,11 +84,14 @@ def parse_date_time(text: str, source: str) -> datetime:
 
 
 def read_settings_file(path: Path) -> dict[str, str]:
+    """Read the settings of a TOML file and check that each key is known and each value a string.
+
+    Raises ``ConfigError``, naming the file, when it cannot be read, is not UTF-8 or is not
+    valid TOML.
+    """
+    text = decode_settings_file(path, read_settings_bytes(path))
     try:
-        with path.open("rb") as file:
-            data = tomllib.load(file)
-    except FileNotFoundError:
-        raise ConfigError(f"Settings file {str(path)!r} not found.") from None
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"Settings file {str(path)!r} is not valid TOML: {error}") from None
     unknown = sorted(set(data) - set(SETTING_NAMES))
@@ -108,6 +111,58 @@ def read_settings_file(path: Path) -> dict[str, str]:
             )
         values[name] = value
     return values
+
+
+def read_settings_bytes(path: Path) -> bytes:
+    """Read the bytes of a settings file. Raises ``ConfigError`` with the cause and the fix
+    when the file cannot be read."""
+    name = repr(str(path))
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"Settings file {name} not found.") from None
+    except IsADirectoryError:
+        raise ConfigError(folder_message(name)) from None
+    except PermissionError:
+        # Windows raises PermissionError, not IsADirectoryError, for a folder.
+        if path.is_dir():
+            raise ConfigError(folder_message(name)) from None
+        raise ConfigError(
+            f"Settings file {name} cannot be read: permission denied. Give the user that runs "
+            "vlf-frames read access to it, or pass a readable copy with --config."
+        ) from None
+    except OSError as error:
+        raise ConfigError(
+            f"Settings file {name} cannot be read: {error.strerror or error}. Check the path "
+            "passed with --config."
+        ) from None
+
+
+def folder_message(name: str) -> str:
+    return f"Settings file {name} is a folder. Pass the path of a TOML file with --config."
+
+
+def decode_settings_file(path: Path, data: bytes) -> str:
+    """Decode the bytes of a settings file as UTF-8."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line, column = text_position(data, error.start)
+        raise ConfigError(
+            f"Settings file {str(path)!r} is not UTF-8 text: the byte 0x{data[error.start]:02X} "
+            f"at line {line}, column {column} is invalid. Save the file as UTF-8."
+        ) from None
+
+
+def text_position(data: bytes, offset: int) -> tuple[int, int]:
+    """Return the line and column, both counted from 1, of the byte at ``offset``.
+
+    The column counts characters, so the bytes before ``offset`` must be valid UTF-8.
+    """
+    line_start = data.rfind(b"\n", 0, offset) + 1
+    line = data.count(b"\n", 0, offset) + 1
+    column = len(data[line_start:offset].decode("utf-8")) + 1
+    return line, column
 
 
 def is_utf8(text: str) -> bool:

@@ -1,0 +1,183 @@
+"""Reading settings files, and the errors for invalid settings and options.
+
+A rejected value must stop the command with exit code 2 and a message that names the file,
+variable or option, the value and the fix, never with an internal error. The CLI runs in a
+subprocess.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from cli_runner import finish_cli, one_line, outcome, run_cli, start_cli
+
+from vlf_frames.errors import ConfigError
+from vlf_frames.settings import read_settings_file
+
+SAMPLE_DROP = Path(__file__).resolve().parent.parent / "data" / "sample"
+
+# Every setting, as the lines of a TOML settings file. Their report is FULL_REPORT_NAME.
+SETTINGS_TOML = """\
+platform_id = "5e54067d116fa10046313224"
+provider_name = "CS-P"
+software_version = "21.1"
+platform_version = "21.1.0-1630252949"
+deployment_mode = "Provider with HCMF"
+host_name = "voss01"
+date_time = "2026-01-31 23:59"
+"""
+
+
+def settings_without(key: str) -> str:
+    """Return SETTINGS_TOML without the line of ``key``."""
+    return "".join(
+        line for line in SETTINGS_TOML.splitlines(keepends=True) if not line.startswith(key)
+    )
+
+
+@dataclass(frozen=True)
+class SettingsCase:
+    """A report run with the settings file ``config`` (bytes) and the environment ``env``.
+
+    ``named`` lists what the message must contain, ``not_named`` what it must not.
+    """
+
+    named: tuple[str, ...]
+    config: bytes
+    not_named: tuple[str, ...] = ()
+    env: tuple[tuple[str, str], ...] = ()
+    options: tuple[str, ...] = ()
+
+
+REJECTED_CASES = {
+    "config-latin-1": SettingsCase(
+        (
+            "settings.toml' is not UTF-8 text",
+            "the byte 0xFC at line 3, column 15 is invalid",
+            "Save the file as UTF-8",
+        ),
+        # The ü of Zürich in Latin-1, on the third line, after two lines of ASCII.
+        config=b'platform_id = "5e54067d116fa10046313224"\nprovider_name = "CS-P"\n'
+        + 'host_name = "Zürich"\n'.encode("latin-1"),
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def rejected_runs(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, tuple[str, int, str]]:
+    """Run ``vlf-frames report`` with every rejected settings case, all processes at once.
+
+    Returns the stderr, exit code and failure description of each case.
+    """
+    started = {}
+    for case_id, case in REJECTED_CASES.items():
+        root = tmp_path_factory.mktemp(case_id)
+        config = root / "settings.toml"
+        config.write_bytes(case.config)
+        arguments = [
+            "report",
+            SAMPLE_DROP,
+            "--output-dir",
+            root / "out",
+            "--config",
+            config,
+            *case.options,
+        ]
+        started[case_id] = start_cli(arguments, env=dict(case.env), cwd=root)
+    runs = {}
+    for case_id, process in started.items():
+        result = finish_cli(process)
+        runs[case_id] = (result.stderr, result.returncode, outcome(result))
+    return runs
+
+
+@pytest.mark.parametrize("case_id", REJECTED_CASES)
+def test_rejected_settings_exit_2(
+    rejected_runs: dict[str, tuple[str, int, str]], case_id: str
+) -> None:
+    case = REJECTED_CASES[case_id]
+    stderr, returncode, description = rejected_runs[case_id]
+    # one_line would turn a value of several spaces into one, so only line breaks are joined.
+    message = stderr.replace("\n", " ")
+
+    assert returncode == 2, description
+    assert "Traceback" not in stderr
+    assert "Internal error" not in message
+    for text in case.named:
+        assert text in message, description
+    for text in case.not_named:
+        assert text not in message, description
+
+
+def test_config_folder_named(tmp_path: Path) -> None:
+    result = run_cli("report", SAMPLE_DROP, "--output-dir", tmp_path / "out", "--config", tmp_path)
+
+    assert result.returncode == 2, outcome(result)
+    assert "Traceback" not in result.stderr
+    message = one_line(result.stderr)
+    assert f"Settings file {str(tmp_path)!r} is a folder" in message
+    assert "Pass the path of a TOML file with --config" in message
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "geteuid") or os.geteuid() == 0,
+    reason="root reads a file without read permission; see the unit test below",
+)
+def test_unreadable_config_exit_2(tmp_path: Path) -> None:
+    config = tmp_path / "settings.toml"
+    config.write_text(SETTINGS_TOML, encoding="utf-8")
+    config.chmod(0)
+
+    result = run_cli("report", SAMPLE_DROP, "--output-dir", tmp_path / "out", "--config", config)
+
+    assert result.returncode == 2, outcome(result)
+    assert "Traceback" not in result.stderr
+    message = one_line(result.stderr)
+    assert f"Settings file {str(config)!r} cannot be read: permission denied" in message
+    assert "read access" in message
+
+
+def test_permission_denied_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "settings.toml"
+    config.write_text(SETTINGS_TOML, encoding="utf-8")
+
+    def deny(path: Path) -> bytes:
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+
+    monkeypatch.setattr(Path, "read_bytes", deny)
+
+    with pytest.raises(ConfigError) as raised:
+        read_settings_file(config)
+    assert "cannot be read: permission denied" in str(raised.value)
+    assert str(config) in str(raised.value)
+
+
+def test_folder_permission_error_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Windows raises PermissionError, not IsADirectoryError, when a folder is opened.
+    def deny(path: Path) -> bytes:
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+
+    monkeypatch.setattr(Path, "read_bytes", deny)
+
+    with pytest.raises(ConfigError) as raised:
+        read_settings_file(tmp_path)
+    assert f"Settings file {str(tmp_path)!r} is a folder" in str(raised.value)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="the message is Linux's and macOS's")
+def test_other_os_error_named(tmp_path: Path) -> None:
+    # A path through a regular file fails with ENOTDIR.
+    config = tmp_path / "settings.toml"
+    config.write_text(SETTINGS_TOML, encoding="utf-8")
+
+    with pytest.raises(ConfigError) as raised:
+        read_settings_file(config / "settings.toml")
+    assert "cannot be read: Not a directory" in str(raised.value)
+    assert "--config" in str(raised.value)
