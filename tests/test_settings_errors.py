@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from cli_runner import finish_cli, one_line, outcome, run_cli, start_cli
+from cli_runner import FULL_REPORT_NAME, finish_cli, one_line, outcome, run_cli, start_cli
 
 from vlf_frames.errors import ConfigError
 from vlf_frames.settings import read_settings_file
@@ -181,3 +181,33 @@ def test_other_os_error_named(tmp_path: Path) -> None:
         read_settings_file(config / "settings.toml")
     assert "cannot be read: Not a directory" in str(raised.value)
     assert "--config" in str(raised.value)
+
+
+def test_byte_order_mark_skipped(tmp_path: Path) -> None:
+    config = tmp_path / "settings.toml"
+    config.write_bytes(b"\xef\xbb\xbf" + SETTINGS_TOML.encode())
+    output_dir = tmp_path / "out"
+
+    result = run_cli("report", SAMPLE_DROP, "--output-dir", output_dir, "--config", config, "-q")
+
+    assert result.returncode == 0, outcome(result)
+    assert sorted(path.name for path in output_dir.iterdir()) == [FULL_REPORT_NAME]
+    first_line = (output_dir / FULL_REPORT_NAME).read_text(encoding="utf-8").splitlines()[0]
+    assert first_line == "#Platform ID=5e54067d116fa10046313224"
+
+
+def test_byte_order_mark_alone_read(tmp_path: Path) -> None:
+    config = tmp_path / "settings.toml"
+    config.write_bytes(b"\xef\xbb\xbf")
+
+    assert read_settings_file(config) == {}
+
+
+def test_not_utf8_after_byte_order_mark(tmp_path: Path) -> None:
+    # The column counts characters of the line, without the byte-order mark.
+    config = tmp_path / "settings.toml"
+    config.write_bytes(b'\xef\xbb\xbfhost_name = "\xc3\xa9\xff"\n')
+
+    with pytest.raises(ConfigError) as raised:
+        read_settings_file(config)
+    assert "the byte 0xFF at line 1, column 15 is invalid" in str(raised.value)

@@ -27,6 +27,7 @@ METADATA_KEYS = {
     "deployment_mode": "Deployment Mode",
 }
 SETTING_NAMES = (*METADATA_KEYS, "host_name", "date_time")
+UTF8_BYTE_ORDER_MARK = b"\xef\xbb\xbf"
 # Characters that cannot stand in a file name: path separators, NUL, control characters and
 # the Unicode line and paragraph separators, which some readers take as line breaks.
 UNSAFE_FILE_NAME_CHARACTERS = re.compile(r"[/\\\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -86,8 +87,8 @@ def parse_date_time(text: str, source: str) -> datetime:
 def read_settings_file(path: Path) -> dict[str, str]:
     """Read the settings of a TOML file and check that each key is known and each value a string.
 
-    Raises ``ConfigError``, naming the file, when it cannot be read, is not UTF-8 or is not
-    valid TOML.
+    A leading UTF-8 byte-order mark, which some Windows editors write, is skipped. Raises
+    ``ConfigError``, naming the file, when it cannot be read, is not UTF-8 or is not valid TOML.
     """
     text = decode_settings_file(path, read_settings_bytes(path))
     try:
@@ -143,7 +144,12 @@ def folder_message(name: str) -> str:
 
 
 def decode_settings_file(path: Path, data: bytes) -> str:
-    """Decode the bytes of a settings file as UTF-8."""
+    """Decode the bytes of a settings file as UTF-8, without a leading byte-order mark.
+
+    Some Windows editors write the mark, which tomllib rejects as an invalid statement on
+    line 1. It carries no content, so dropping it loses nothing.
+    """
+    data = data.removeprefix(UTF8_BYTE_ORDER_MARK)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:
