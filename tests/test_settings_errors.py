@@ -65,6 +65,22 @@ REJECTED_CASES = {
         config=b'platform_id = "5e54067d116fa10046313224"\nprovider_name = "CS-P"\n'
         + 'host_name = "Zürich"\n'.encode("latin-1"),
     ),
+    "config-date-time-unquoted": SettingsCase(
+        (
+            "date_time must be a string, found the date-time 2026-01-31 23:59:00",
+            'for example date_time = "2026-01-31 23:59"',
+        ),
+        not_named=("software_version", "datetime.datetime"),
+        config=(settings_without("date_time") + "date_time = 2026-01-31 23:59:00\n").encode(),
+    ),
+    "config-host-name-integer": SettingsCase(
+        (
+            "host_name must be a string, found the integer 1",
+            'for example host_name = "voss01"',
+        ),
+        not_named=("software_version",),
+        config=(settings_without("host_name") + "host_name = 1\n").encode(),
+    ),
 }
 
 
@@ -211,3 +227,27 @@ def test_not_utf8_after_byte_order_mark(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as raised:
         read_settings_file(config)
     assert "the byte 0xFF at line 1, column 15 is invalid" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("toml_value", "found"),
+    [
+        ("true", "found the boolean true."),
+        ("21", "found the integer 21."),
+        ("21.10", "found the float 21.1."),
+        ("2026-01-31", "found the date 2026-01-31."),
+        ("23:59:00", "found the time 23:59:00."),
+        ("2026-01-31T23:59:00Z", "found the date-time 2026-01-31 23:59:00+00:00."),
+        ('["21.1"]', "found an array."),
+        ('{ major = "21" }', "found a table."),
+    ],
+)
+def test_value_not_string_named(tmp_path: Path, toml_value: str, found: str) -> None:
+    config = tmp_path / "settings.toml"
+    config.write_text(f"software_version = {toml_value}\n", encoding="utf-8")
+
+    with pytest.raises(ConfigError) as raised:
+        read_settings_file(config)
+    message = str(raised.value)
+    assert f"software_version must be a string, {found}" in message
+    assert message.endswith('Quote it, for example software_version = "21.1".')

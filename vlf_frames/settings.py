@@ -9,7 +9,7 @@ import re
 import tomllib
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 from vlf_frames import AUDIT_VERSION
@@ -27,6 +27,24 @@ METADATA_KEYS = {
     "deployment_mode": "Deployment Mode",
 }
 SETTING_NAMES = (*METADATA_KEYS, "host_name", "date_time")
+# Example values of each setting, for messages. They are the settings of the sample drop.
+SETTING_EXAMPLES = {
+    "platform_id": "5e54067d116fa10046313224",
+    "provider_name": "CS-P",
+    "software_version": "21.1",
+    "platform_version": "21.1.0-1630252949",
+    "deployment_mode": "Provider with HCMF",
+    "host_name": "voss01",
+    "date_time": "2026-01-31 23:59",
+}
+# The TOML types that tomllib returns as these Python types, other than string and boolean.
+TOML_SCALAR_TYPES = (
+    (int, "integer"),
+    (float, "float"),
+    (datetime, "date-time"),
+    (date, "date"),
+    (time, "time"),
+)
 UTF8_BYTE_ORDER_MARK = b"\xef\xbb\xbf"
 # Characters that cannot stand in a file name: path separators, NUL, control characters and
 # the Unicode line and paragraph separators, which some readers take as line breaks.
@@ -107,8 +125,8 @@ def read_settings_file(path: Path) -> dict[str, str]:
     for name, value in data.items():
         if not isinstance(value, str):
             raise ConfigError(
-                f"Settings file {str(path)!r}: {name} must be a string, found {value!r}; "
-                'quote it, e.g. software_version = "21.1".'
+                f"Settings file {str(path)!r}: {name} must be a string, found "
+                f"{toml_value_text(value)}. {quoting_hint(name)}"
             )
         values[name] = value
     return values
@@ -169,6 +187,30 @@ def text_position(data: bytes, offset: int) -> tuple[int, int]:
     line = data.count(b"\n", 0, offset) + 1
     column = len(data[line_start:offset].decode("utf-8")) + 1
     return line, column
+
+
+def toml_value_text(value: object) -> str:
+    """Return the TOML type of a value that is not a string, with the value where it is short,
+    such as "the date-time 2026-01-31 23:59:00"."""
+    # bool is a subclass of int, and TOML_SCALAR_TYPES lists datetime before its base date.
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    for value_type, type_name in TOML_SCALAR_TYPES:
+        if isinstance(value, value_type):
+            return f"the {type_name} {value}"
+    if isinstance(value, list):
+        return "an array"
+    return "a table"
+
+
+def quoting_hint(name: str) -> str:
+    """Return the fix for a value that is not a string: quote it, with an example for the key."""
+    if name == "date_time":
+        return (
+            "Quote it in the form YYYY-MM-DD HH:MM, in UTC, for example "
+            f'date_time = "{SETTING_EXAMPLES[name]}".'
+        )
+    return f'Quote it, for example {name} = "{SETTING_EXAMPLES[name]}".'
 
 
 def is_utf8(text: str) -> bool:
