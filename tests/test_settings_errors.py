@@ -17,7 +17,7 @@ import pytest
 from cli_runner import FULL_REPORT_NAME, finish_cli, one_line, outcome, run_cli, start_cli
 
 from vlf_frames.errors import ConfigError
-from vlf_frames.settings import read_settings_file
+from vlf_frames.settings import read_settings_file, resolve_settings
 
 SAMPLE_DROP = Path(__file__).resolve().parent.parent / "data" / "sample"
 
@@ -80,6 +80,29 @@ REJECTED_CASES = {
         ),
         not_named=("software_version",),
         config=(settings_without("host_name") + "host_name = 1\n").encode(),
+    ),
+    "environment-provider-name-blank": SettingsCase(
+        (
+            "provider_name is blank: environment variable VLF_PROVIDER_NAME is '   '",
+            "Set VLF_PROVIDER_NAME to a value or unset it",
+        ),
+        not_named=("Missing",),
+        config=SETTINGS_TOML.encode(),
+        env=(("VLF_PROVIDER_NAME", "   "),),
+    ),
+    "option-host-name-blank": SettingsCase(
+        (
+            "host_name is blank: option --host-name is ' '",
+            "leave the option out to use VLF_HOST_NAME or the settings file",
+        ),
+        not_named=("Missing",),
+        config=SETTINGS_TOML.encode(),
+        options=("--host-name", " "),
+    ),
+    "config-provider-name-blank": SettingsCase(
+        ("provider_name is blank in settings file", "settings.toml': found '\\t'"),
+        not_named=("Missing",),
+        config=(settings_without("provider_name") + 'provider_name = "\\t"\n').encode(),
     ),
 }
 
@@ -251,3 +274,34 @@ def test_value_not_string_named(tmp_path: Path, toml_value: str, found: str) -> 
     message = str(raised.value)
     assert f"software_version must be a string, {found}" in message
     assert message.endswith('Quote it, for example software_version = "21.1".')
+
+
+def test_empty_variable_counts_as_unset(tmp_path: Path) -> None:
+    # An empty VLF_ variable leaves the settings file's value in place.
+    config = tmp_path / "settings.toml"
+    config.write_text(SETTINGS_TOML, encoding="utf-8")
+    output_dir = tmp_path / "out"
+
+    result = run_cli(
+        "report",
+        SAMPLE_DROP,
+        "--output-dir",
+        output_dir,
+        "--config",
+        config,
+        "-q",
+        env={"VLF_PROVIDER_NAME": ""},
+    )
+
+    assert result.returncode == 0, outcome(result)
+    assert sorted(path.name for path in output_dir.iterdir()) == [FULL_REPORT_NAME]
+
+
+def test_blank_and_missing_both_named() -> None:
+    with pytest.raises(ConfigError) as raised:
+        resolve_settings({}, environ={"VLF_PROVIDER_NAME": " ", "VLF_HOST_NAME": "voss01"})
+    message = str(raised.value)
+    assert message.startswith("provider_name is blank: environment variable VLF_PROVIDER_NAME")
+    assert "Missing settings: platform_id, software_version, platform_version, " in message
+    assert "provider_name," not in message
+    assert "host_name" not in message

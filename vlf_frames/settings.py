@@ -256,6 +256,31 @@ def check_environment_names(environ: Mapping[str, str], command_options: Collect
     raise ConfigError(message + ".")
 
 
+def option_source(name: str) -> str:
+    return f"option --{name.replace('_', '-')}"
+
+
+def variable_source(name: str) -> str:
+    return f"environment variable {ENV_PREFIX}{name.upper()}"
+
+
+def blank_setting_message(name: str, value: str, source: str) -> str:
+    """Return the error for a setting whose value is empty or white space only, naming where
+    the value came from and how to change it there."""
+    if source == option_source(name):
+        return (
+            f"{name} is blank: {source} is {value!r}. Pass a value, or leave the option out to "
+            f"use {ENV_PREFIX}{name.upper()} or the settings file."
+        )
+    if source == variable_source(name):
+        variable = ENV_PREFIX + name.upper()
+        return (
+            f"{name} is blank: {source} is {value!r}, and environment variables override the "
+            f"settings file. Set {variable} to a value or unset it."
+        )
+    return f"{name} is blank in {source}: found {value!r}. Set it to a value."
+
+
 def resolve_settings(
     options: Mapping[str, str | None],
     config_file: Path | None = None,
@@ -273,31 +298,39 @@ def resolve_settings(
         for name, value in read_settings_file(config_file).items():
             sources[name] = (value, f"settings file {str(config_file)!r}")
     check_environment_names(environ, command_options)
+    # An empty variable counts as unset. One of spaces only overrides the file and is then
+    # rejected as blank, as a blank option is.
     for name in SETTING_NAMES:
         variable = ENV_PREFIX + name.upper()
         if environ.get(variable):
-            sources[name] = (environ[variable], f"environment variable {variable}")
+            sources[name] = (environ[variable], variable_source(name))
     for name in SETTING_NAMES:
         option = options.get(name)
         if option is not None:
-            sources[name] = (option, f"option --{name.replace('_', '-')}")
+            sources[name] = (option, option_source(name))
 
     for value, source in sources.values():
         if not is_utf8(value):
             raise ConfigError(
                 f"The value {value!r} from {source} is not UTF-8 text. Pass it in UTF-8."
             )
-    missing = [
-        name for name in (*METADATA_KEYS, "host_name") if not sources.get(name, ("", ""))[0].strip()
+    required = (*METADATA_KEYS, "host_name")
+    problems = [
+        blank_setting_message(name, *sources[name])
+        for name in required
+        if name in sources and not sources[name][0].strip()
     ]
+    missing = [name for name in required if name not in sources]
     if missing:
         hints = "; ".join(
             f"--{name.replace('_', '-')} or {ENV_PREFIX}{name.upper()}" for name in missing
         )
-        raise ConfigError(
+        problems.append(
             f"Missing settings: {', '.join(missing)}. Set them with {hints}, or in a settings "
             "file passed with --config."
         )
+    if problems:
+        raise ConfigError(" ".join(problems))
 
     if "date_time" in sources:
         value, source = sources["date_time"]
