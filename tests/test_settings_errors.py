@@ -305,3 +305,13 @@ def test_blank_and_missing_both_named() -> None:
     assert "Missing settings: platform_id, software_version, platform_version, " in message
     assert "provider_name," not in message
     assert "host_name" not in message
+
+
+@pytest.mark.parametrize("command", ["report", "validate"])
+def test_quiet_help_keeps_warnings(command: str) -> None:
+    result = run_cli(command, "--help")
+
+    assert result.returncode == 0, outcome(result)
+    help_text = one_line(result.stdout)
+    assert "-q, --quiet print warnings and errors only" in help_text
+    assert "print errors only" not in help_text

@@ -59,7 +59,7 @@ def add_verbosity_options(parser: argparse.ArgumentParser) -> None:
         "-q",
         "--quiet",
         action="store_true",
-        help="print errors only, no progress and no summary",
+        help="print warnings and errors only: no progress messages and no summary",
     )
 
 
