@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from cli_runner import FULL_REPORT_NAME, finish_cli, one_line, outcome, run_cli, start_cli
 
+from vlf_frames.commands.report import partition_count
 from vlf_frames.errors import ConfigError
 from vlf_frames.settings import read_settings_file, resolve_settings
 
@@ -315,3 +316,35 @@ def test_quiet_help_keeps_warnings(command: str) -> None:
     help_text = one_line(result.stdout)
     assert "-q, --quiet print warnings and errors only" in help_text
     assert "print errors only" not in help_text
+
+
+@pytest.mark.parametrize("command", ["report", "validate"])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (
+            "1025",
+            "1025 is more than the maximum of 1024. Pass 1024 or fewer, or 0 to choose one part "
+            "per 64 MiB of the drop's files.",
+        ),
+        ("100000", "100000 is more than the maximum of 1024."),
+        ("-1", "-1 is negative: pass a whole number from 0 to 1024."),
+        ("many", "invalid value 'many': pass a whole number from 0 to 1024."),
+    ],
+)
+def test_invalid_partitions_exit_2(tmp_path: Path, command: str, value: str, expected: str) -> None:
+    arguments: list[str | Path] = [command, SAMPLE_DROP, f"--partitions={value}"]
+    if command == "report":
+        arguments += ["--output-dir", tmp_path / "out", "--config", tmp_path / "missing.toml"]
+
+    result = run_cli(*arguments)
+
+    assert result.returncode == 2, outcome(result)
+    assert "Traceback" not in result.stderr
+    assert f"argument --partitions: {expected}" in one_line(result.stderr)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("text", ["0", "1", "1024", " 7 "])
+def test_partitions_in_range_parsed(text: str) -> None:
+    assert partition_count(text) == int(text)
