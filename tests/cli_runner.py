@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
@@ -78,3 +79,27 @@ def outcome(result: subprocess.CompletedProcess[str]) -> str:
 def one_line(text: str) -> str:
     """Join text that rich wrapped over several lines, so a phrase can be searched for."""
     return " ".join(text.split())
+
+
+# A user and group id that owns none of the test's files.
+OTHER_USER_ID = "65534"
+
+
+def run_as_other_user(*arguments: str | Path, home: Path) -> subprocess.CompletedProcess[str]:
+    """Run ``vlf-frames ARGUMENTS`` as a user that owns none of the files. Under root, whom
+    permissions do not stop, that is user 65534; otherwise it is the current user."""
+    command = list(CLI_COMMAND)
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            raise RuntimeError("setpriv (util-linux) is needed to run as another user under root")
+        user = OTHER_USER_ID
+        command = [setpriv, f"--reuid={user}", f"--regid={user}", "--clear-groups", *command]
+    return subprocess.run(
+        [*command, *map(str, arguments)],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        env=cli_environment({"HOME": str(home)}),
+        check=False,
+    )

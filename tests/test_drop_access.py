@@ -4,29 +4,19 @@ files of the other format, and files or folders this user may not read."""
 from __future__ import annotations
 
 import os
-import shutil
-import stat
-import subprocess
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-import pytest
 from cli_runner import (
-    CLI_COMMAND,
     FULL_OPTIONS,
     FULL_REPORT_NAME,
-    cli_environment,
     one_line,
     outcome,
+    run_as_other_user,
     run_cli,
 )
 from drop_builder import customer, site, user, write_drop
-
-# A user and group id that owns none of the test's files.
-NOBODY = "65534"
 
 
 def sample_drop(root: Path) -> Path:
@@ -127,43 +117,11 @@ def test_csv_file_named_parquet(tmp_path: Path) -> None:
         assert "Rename it to end in .csv" in message
 
 
-@pytest.fixture
-def shared_root() -> Iterator[Path]:
-    """Yield a folder that every user may enter, for runs as a user other than the owner."""
-    root = Path(tempfile.mkdtemp(prefix="vlf-access-"))
-    root.chmod(0o777)
-    try:
-        yield root
-    finally:
-        for path in [root, *root.rglob("*")]:
-            if not path.is_symlink():
-                path.chmod(stat.S_IRWXU | path.stat().st_mode)
-        shutil.rmtree(root)
-
-
-def run_as_other_user(*arguments: str | Path, home: Path) -> tuple[int, str]:
-    """Run the CLI as a user that owns none of the files. Under root, whom permissions do not
-    stop, that is user 65534; otherwise it is the current user."""
-    command = list(CLI_COMMAND)
-    if os.geteuid() == 0:
-        setpriv = shutil.which("setpriv")
-        if setpriv is None:
-            pytest.fail("setpriv (util-linux) is needed to run as another user under root")
-        command = [setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", *command]
-    result = subprocess.run(
-        [*command, *map(str, arguments)],
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        env=cli_environment({"HOME": str(home)}),
-        check=False,
-    )
+def report_as_other_user(drop: Path, root: Path) -> tuple[int, str]:
+    output_dir = root / "out"
+    result = run_as_other_user("report", drop, "--output-dir", output_dir, *FULL_OPTIONS, home=root)
     assert "Traceback" not in result.stderr, outcome(result)
     return result.returncode, one_line(result.stderr)
-
-
-def report_as_other_user(drop: Path, root: Path) -> tuple[int, str]:
-    return run_as_other_user("report", drop, "--output-dir", root / "out", *FULL_OPTIONS, home=root)
 
 
 def test_unreadable_file_named(shared_root: Path) -> None:

@@ -9,12 +9,21 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from cli_runner import FULL_REPORT_NAME, finish_cli, one_line, outcome, run_cli, start_cli
+from cli_runner import (
+    FULL_REPORT_NAME,
+    finish_cli,
+    one_line,
+    outcome,
+    run_as_other_user,
+    run_cli,
+    start_cli,
+)
 
 from vlf_frames.commands.report import partition_count
 from vlf_frames.errors import ConfigError
@@ -166,16 +175,17 @@ def test_config_folder_named(tmp_path: Path) -> None:
     assert "Pass the path of a TOML file with --config" in message
 
 
-@pytest.mark.skipif(
-    not hasattr(os, "geteuid") or os.geteuid() == 0,
-    reason="root reads a file without read permission; see the unit test below",
-)
-def test_unreadable_config_exit_2(tmp_path: Path) -> None:
-    config = tmp_path / "settings.toml"
+def test_unreadable_config_exit_2(shared_root: Path) -> None:
+    config = shared_root / "settings.toml"
     config.write_text(SETTINGS_TOML, encoding="utf-8")
     config.chmod(0)
+    drop = shared_root / "drop"
+    shutil.copytree(SAMPLE_DROP, drop)
+    output_dir = shared_root / "out"
 
-    result = run_cli("report", SAMPLE_DROP, "--output-dir", tmp_path / "out", "--config", config)
+    result = run_as_other_user(
+        "report", drop, "--output-dir", output_dir, "--config", config, home=shared_root
+    )
 
     assert result.returncode == 2, outcome(result)
     assert "Traceback" not in result.stderr
