@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,8 +61,7 @@ def import_cucm(source: Path, drop_dir: Path, options: ImportOptions) -> ImportS
     option or site map, DropError for an unreadable drop, OutputError when writing fails.
     """
     customer_pkid = options.customer_pkid
-    if not customer_pkid.strip():
-        raise ConfigError("--customer-pkid must not be empty.")
+    check_customer_pkid(customer_pkid)
     if not options.default_site.strip():
         raise ConfigError("--default-site must not be empty.")
 
@@ -113,6 +113,42 @@ def import_cucm(source: Path, drop_dir: Path, options: ImportOptions) -> ImportS
     write_drop_tables(drop_dir, merged)
     log.info("wrote %d tables to %s", len(merged), drop_dir)
     return summary
+
+
+# Unicode categories of characters that no customer pkid may contain: control and format
+# characters, surrogates, and the line and paragraph separators.
+INVALID_PKID_CATEGORIES = {"Cc", "Cf", "Cs", "Zl", "Zp"}
+
+
+def check_customer_pkid(customer_pkid: str) -> None:
+    """Raise ConfigError for a customer pkid that is empty, has white space at either end or
+    contains a control or format character.
+
+    The report compares pkids exactly, so ``"c1 "`` next to ``"c1"`` would be a second
+    customer, and a line break or control character fails only later, in the report.
+    """
+    if not customer_pkid.strip():
+        raise ConfigError(
+            f"Invalid --customer-pkid {customer_pkid!r}: it is empty or only white space. "
+            "Pass the customer's key."
+        )
+    if customer_pkid != customer_pkid.strip():
+        raise ConfigError(
+            f"Invalid --customer-pkid {customer_pkid!r}: it starts or ends with white space, "
+            "so the report would count it as another customer than the key without it. Pass "
+            f"--customer-pkid {customer_pkid.strip()!r}."
+        )
+    invalid = [
+        character
+        for character in customer_pkid
+        if unicodedata.category(character) in INVALID_PKID_CATEGORIES
+    ]
+    if invalid:
+        raise ConfigError(
+            f"Invalid --customer-pkid {customer_pkid!r}: it contains the control or format "
+            f"character {invalid[0]!r} (U+{ord(invalid[0]):04X}). Pass the customer's key as "
+            "printable text on one line."
+        )
 
 
 def map_source(
