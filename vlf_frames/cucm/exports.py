@@ -20,6 +20,7 @@ import polars as pl
 
 from vlf_frames.cucm.runsql import RunSqlFormatError, find_separator_line, parse_run_sql
 from vlf_frames.errors import DropError
+from vlf_frames.reading import DataFile, csv_problem, malformed_csv_error
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +146,7 @@ def read_export_file(path: Path) -> Export | None:
         return None
     headers = [normalize_bat_header(name) for name in frame.columns]
     if {"device name", "device type"} <= set(headers):
+        check_csv_layout(path, ExportKind.BAT_PHONES)
         renamed = frame.rename(dict(zip(frame.columns, headers, strict=True)))
         return Export(ExportKind.BAT_PHONES, path, renamed)
     frame = frame.rename({name: name.strip().lower() for name in frame.columns})
@@ -155,7 +157,22 @@ def read_export_file(path: Path) -> Export | None:
         .alias(name)
         for name in frame.columns
     )
-    return _table_export(path, frame, query_table=None)
+    export = _table_export(path, frame, query_table=None)
+    if export is not None:
+        check_csv_layout(path, export.kind)
+    return export
+
+
+def check_csv_layout(path: Path, kind: ExportKind) -> None:
+    """Raise ExportError naming the line of a CSV export whose layout Polars would misread.
+
+    Such a file has a row with more or fewer fields than its header, a blank line, a stray
+    quote or a line ended by a carriage return alone. Polars reads the missing fields of a
+    short row as null, so the values after them would shift into other columns.
+    """
+    error = malformed_csv_error(kind.value, DataFile(path, "csv"))
+    if error is not None:
+        raise ExportError(str(error)) from None
 
 
 def require_columns(export: Export, columns: Iterable[str]) -> None:
@@ -181,6 +198,14 @@ def _read_csv(path: Path, text: str) -> pl.DataFrame | None:
     try:
         frame = pl.read_csv(text.encode(), infer_schema=False, truncate_ragged_lines=True)
     except pl.exceptions.PolarsError as error:
+        hint = _table_hint(path, query_table=None)
+        if hint is not None:
+            # The file name names a table, so it is an export that must not be skipped.
+            reason = csv_problem(path) or str(error).splitlines()[0]
+            raise ExportError(
+                f"{path} names the CUCM table {hint} but cannot be read as CSV: {reason}. "
+                "Export it again as UTF-8 CSV with a header row and every quote closed."
+            ) from None
         log.warning("skipped %s: neither 'run sql' output nor CSV (%s)", path, error)
         return None
     return frame

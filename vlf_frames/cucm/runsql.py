@@ -92,6 +92,9 @@ def parse_run_sql(text: str) -> RunSqlOutput:
             )
         body.append(line)
 
+    if body and body[-1] is lines[-1] and not text.endswith(("\n", "\r")):
+        _reject_cut_last_line(body[-1], len(lines), names, spans)
+
     rows = pl.DataFrame({"line": body}, schema={"line": pl.String})
     columns = []
     for name, (start, end) in zip(names, spans, strict=True):
@@ -101,6 +104,30 @@ def parse_run_sql(text: str) -> RunSqlOutput:
             pl.when((value == "") | (value == "NULL")).then(None).otherwise(value).alias(name)
         )
     return RunSqlOutput(frame=rows.select(columns), query_table=_query_table(lines, header_index))
+
+
+def _reject_cut_last_line(
+    line: str, line_number: int, names: list[str], spans: list[tuple[int, int | None]]
+) -> None:
+    """Raise RunSqlFormatError when the text ends, without a line break, in a row line that
+    stops before its last column, as a file cut short (``head -c``) does.
+
+    NOTE: the layout read here has no row count, so a file cut inside the last column's value, or
+    exactly at the end of a line, is read as complete.
+    """
+    last_start = spans[-1][0]
+    width = len(line.rstrip())
+    if width > last_start:
+        return
+    column = next(
+        (name for name, (start, _) in zip(names, spans, strict=True) if start >= width),
+        names[-1],
+    )
+    raise RunSqlFormatError(
+        f"the text ends on line {line_number} without a line break, and that row stops after "
+        f"{width} characters, before its column {column!r}, so the file looks cut short. Save "
+        "the whole output of the query again"
+    )
 
 
 def _reject_later_result(lines: list[str]) -> None:
