@@ -28,3 +28,29 @@ def read_table(drop_dir: Path, table: str) -> pl.DataFrame:
 
 def column_set(drop_dir: Path, table: str, column: str) -> set[str | None]:
     return set(read_table(drop_dir, table)[column].to_list())
+
+
+def write_large_cluster(folder: Path, users: int, devices: int, pages: int) -> None:
+    """Write AXL CSV exports of one cluster with ``users`` users and ``devices`` phones.
+
+    The device and enduser exports are split into ``pages`` files each, as paged AXL
+    queries save them, so that the import reads the cluster in several steps.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    enduser = pl.select(pl.int_range(0, users).alias("id")).select(
+        pl.format("u-{}", "id").alias("pkid"),
+        pl.format("user.{}", "id").alias("userid"),
+        pl.lit("1").alias("status"),
+    )
+    device = pl.select(pl.int_range(0, devices).alias("id")).select(
+        pl.format("d-{}", "id").alias("pkid"),
+        pl.format("SEP{}", "id").alias("name"),
+        pl.lit("1").alias("tkclass"),
+        pl.lit("36224").alias("tkmodel"),
+        pl.format("u-{}", pl.col("id") % users).alias("fkenduser"),
+    )
+    for page in range(pages):
+        enduser.gather_every(pages, offset=page).write_csv(folder / f"enduser-{page}.csv")
+        device.gather_every(pages, offset=page).write_csv(folder / f"device-{page}.csv")
+    association = {"fkenduser": ["u-0"], "fkdevice": ["d-0"], "tkuserassociation": ["1"]}
+    pl.DataFrame(association).write_csv(folder / "enduserdevicemap.csv")

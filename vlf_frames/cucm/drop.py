@@ -13,11 +13,12 @@ import logging
 import os
 import shutil
 import urllib.parse
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import polars as pl
 
+from vlf_frames import stopping
 from vlf_frames.errors import DropError, OutputError
 from vlf_frames.normalize import normalized_id
 from vlf_frames.reading import HIVE_NULL
@@ -170,8 +171,11 @@ def merge_rows(
 def write_drop_tables(drop_dir: Path, tables: dict[str, pl.DataFrame]) -> None:
     """Write each table as ``<table>.parquet``, replacing its previous form.
 
-    Raises OutputError when a file cannot be written; then no table has been replaced.
+    Raises OutputError when a file cannot be written, and StopRequestedError when a stop
+    signal arrives before the temporary files are renamed. Then no table has been replaced,
+    and the temporary files and a drop folder that this call created are removed.
     """
+    created = not drop_dir.exists()
     try:
         drop_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -183,21 +187,37 @@ def write_drop_tables(drop_dir: Path, tables: dict[str, pl.DataFrame]) -> None:
             path = drop_dir / f".{table}.parquet.{os.getpid()}.tmp"
             temporary[table] = path
             frame.write_parquet(path)
-    except (OSError, pl.exceptions.PolarsError) as error:
-        for path in temporary.values():
-            path.unlink(missing_ok=True)
+            stopping.check()
+    except (OSError, pl.exceptions.PolarsError, stopping.StopRequestedError) as error:
+        _remove_temporary_files(drop_dir, temporary.values(), created)
+        if isinstance(error, stopping.StopRequestedError):
+            raise
         raise OutputError(f"Cannot write to the drop folder {drop_dir}: {error}") from error
 
-    for table, path in temporary.items():
-        target = drop_dir / f"{table}.parquet"
-        old_forms = [form for form in table_forms(drop_dir, table) if form != target]
-        os.replace(path, target)
-        for form in old_forms:
-            log.info("replaced %s by %s", form, target.name)
-            if form.is_dir():
-                shutil.rmtree(form)
-            else:
-                form.unlink()
+    # A second stop signal must not leave some tables replaced and others not.
+    with stopping.shielded():
+        for table, path in temporary.items():
+            target = drop_dir / f"{table}.parquet"
+            old_forms = [form for form in table_forms(drop_dir, table) if form != target]
+            os.replace(path, target)
+            for form in old_forms:
+                log.info("replaced %s by %s", form, target.name)
+                if form.is_dir():
+                    shutil.rmtree(form)
+                else:
+                    form.unlink()
+
+
+def _remove_temporary_files(drop_dir: Path, paths: Iterable[Path], created: bool) -> None:
+    """Remove the temporary table files, and the drop folder when this import created it."""
+    with stopping.shielded():
+        for path in paths:
+            path.unlink(missing_ok=True)
+        if created:
+            try:
+                drop_dir.rmdir()
+            except OSError as error:
+                log.warning("could not remove the new drop folder %s: %s", drop_dir, error)
 
 
 def check_replaceable(drop_dir: Path, tables: Sequence[str]) -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import polars as pl
 
+from vlf_frames import stopping
 from vlf_frames.cucm.runsql import RunSqlFormatError, find_separator_line, parse_run_sql
 from vlf_frames.errors import DropError
 from vlf_frames.reading import DataFile, csv_problem, malformed_csv_error
@@ -104,6 +105,7 @@ def read_source(source: Path) -> SourceExports:
         return exports
 
     for path in sorted(source.iterdir()):
+        stopping.check()
         if path.name.startswith(".") or not path.is_file():
             log.debug("skipped %s: not a regular file", path)
             continue

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import polars as pl
 
+from vlf_frames import stopping
 from vlf_frames.cucm.bat import map_bat_export
 from vlf_frames.cucm.drop import (
     DROP_COLUMNS,
@@ -66,13 +67,17 @@ def import_cucm(source: Path, drop_dir: Path, options: ImportOptions) -> ImportS
         raise ConfigError("--default-site must not be empty.")
 
     inventory = map_source(source, customer_pkid, needs_device_pool=options.site_map is not None)
+    stopping.check()
     site_map = read_site_map(options.site_map, customer_pkid) if options.site_map else None
     default_site = _default_site(customer_pkid, options.default_site, site_map)
     default_site_pkid = default_site["site_pkid"][0]
     phones = place_phones(inventory.phones, site_map, default_site_pkid)
 
     check_replaceable(drop_dir, DROP_TABLES)
-    existing = {table: read_drop_table(drop_dir, table) for table in DROP_TABLES}
+    existing: dict[str, pl.DataFrame] = {}
+    for table in DROP_TABLES:
+        stopping.check()
+        existing[table] = read_drop_table(drop_dir, table)
     summary = ImportSummary(findings=dict(inventory.findings.counts))
     merged: dict[str, pl.DataFrame] = {}
 
@@ -95,6 +100,7 @@ def import_cucm(source: Path, drop_dir: Path, options: ImportOptions) -> ImportS
         ),
     }
     for table, rows in new_rows.items():
+        stopping.check()
         merged[table], duplicates = merge_rows(table, existing[table], rows)
         # Each import offers its sites again, so repeated sites are expected, not a finding.
         if duplicates and table != "sites":
@@ -102,6 +108,7 @@ def import_cucm(source: Path, drop_dir: Path, options: ImportOptions) -> ImportS
                 f"{table} rows not added because the drop or this import already has their key"
             ] = duplicates
 
+    stopping.check()
     merged["users"] = _place_imported_users(
         merged, inventory.users, customer_pkid, default_site_pkid
     )

@@ -13,6 +13,7 @@ import logging
 
 import polars as pl
 
+from vlf_frames import stopping
 from vlf_frames.cucm.exports import ExportError, ExportKind, SourceExports
 from vlf_frames.cucm.frames import (
     CucmInventory,
@@ -57,12 +58,16 @@ def map_table_exports(exports: SourceExports) -> CucmInventory:
     )
     findings.add("Token users skipped", endusers.filter(pl.col("is_token")).height)
 
+    stopping.check()
     devices = read_devices(exports, endusers)
+    stopping.check()
     memberships = read_memberships(exports)
+    stopping.check()
 
     users = select_users(endusers, findings)
     phones = select_phones(devices, findings)
     associated_devices = select_associated_devices(memberships, endusers, devices, phones, findings)
+    stopping.check()
     device_profiles = select_profiles(
         devices, memberships, endusers, DeviceClass.DEVICE_PROFILE, findings
     )
