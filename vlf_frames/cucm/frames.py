@@ -9,9 +9,12 @@ import polars as pl
 
 from vlf_frames.cucm.exports import Export, ExportError
 from vlf_frames.normalize import normalized_id
+from vlf_frames.render import plural
 
 # CUCM's built-in user that every cluster has; it is not a person.
 TOKEN_USER_PREFIX = "token_user_"
+# Column that ``concat_exports`` adds: the path of the export file that a row comes from.
+SOURCE_FILE = "__source_file"
 
 
 def stripped(column: str | pl.Expr) -> pl.Expr:
@@ -66,7 +69,8 @@ def concat_exports(
     """Concatenate the files of one table, keeping ``columns`` and any ``optional_columns``.
 
     Optional columns that a file lacks are null. ``integer_columns`` are parsed as Int64.
-    Raises ExportError naming the file when a value of an integer column is not an integer.
+    The ``SOURCE_FILE`` column names each row's file. Raises ExportError naming the file when
+    a value of an integer column is not an integer.
     """
     frames = []
     for export in exports:
@@ -77,6 +81,7 @@ def concat_exports(
                 pl.col(name) if name in present else pl.lit(None, pl.String).alias(name)
                 for name in optional_columns
             ],
+            pl.lit(str(export.path)).alias(SOURCE_FILE),
         )
         frames.append(_parse_integers(export, frame, integer_columns))
     return pl.concat(frames, how="vertical")
@@ -94,3 +99,56 @@ def _parse_integers(export: Export, frame: pl.DataFrame, columns: Sequence[str])
             )
         frame = frame.with_columns(parsed.alias(name))
     return frame
+
+
+def reject_conflicting_duplicates(
+    rows: pl.DataFrame, table: str, *, key: str, pkid: str, value: str, exported_value: str
+) -> None:
+    """Raise ExportError when two rows with one pkid have different ``value`` values.
+
+    ``key`` is the normalized pkid, ``pkid`` the pkid as exported and ``exported_value`` the
+    export's name of the ``value`` column. Overlapping pages of
+    an AXL export repeat rows unchanged, so only a repeat with another value is an error.
+    Values are compared as normalized ids, as the report compares them.
+    """
+    compared = "__compared"
+    conflicting = (
+        rows.filter(pl.col(key).is_not_null())
+        .with_columns(normalized_id(value).alias(compared))
+        .filter(pl.col(compared).n_unique().over(key) > 1)
+    )
+    if conflicting.is_empty():
+        return
+    group = conflicting.filter(pl.col(key) == conflicting[key][0])
+    first = group.row(0, named=True)
+    second = group.filter(~pl.col(compared).eq_missing(first[compared])).row(0, named=True)
+    raise ExportError(
+        f"The {table} export has two rows with pkid {first[pkid]!r} and different "
+        f"{exported_value} values: {first[value]!r} in {first[SOURCE_FILE]} and "
+        f"{second[value]!r} in {second[SOURCE_FILE]}. A pkid names one {table} row in a "
+        "cluster, so these files come from different clusters or from exports made at "
+        "different times. Put each cluster's exports in their own folder, or export the "
+        "table again in one go."
+    )
+
+
+def reject_empty_values(rows: pl.DataFrame, columns: dict[str, str], table: str) -> None:
+    """Raise ExportError naming the file and values of the first row in which one of
+    ``columns`` is empty, because such a row cannot become a drop row.
+
+    ``columns`` maps each column of ``rows`` to its name in the export.
+    """
+    empty = rows.filter(pl.any_horizontal(pl.col(name).is_null() for name in columns))
+    if empty.is_empty():
+        return
+    row = empty.row(0, named=True)
+    missing = next(exported for name, exported in columns.items() if row[name] is None)
+    values = ", ".join(
+        f"{exported} {'empty' if row[name] is None else repr(row[name])}"
+        for name, exported in columns.items()
+    )
+    raise ExportError(
+        f"{row[SOURCE_FILE]}: {missing} is empty in {plural(empty.height, f'{table} row')} "
+        f"(first: {values}). Every {table} row needs {' and '.join(columns.values())}. Export "
+        "the table again, and check that the query selects these columns."
+    )

@@ -16,10 +16,13 @@ import polars as pl
 from vlf_frames import stopping
 from vlf_frames.cucm.exports import ExportError, ExportKind, SourceExports
 from vlf_frames.cucm.frames import (
+    SOURCE_FILE,
     CucmInventory,
     Findings,
     concat_exports,
     is_token_user,
+    reject_conflicting_duplicates,
+    reject_empty_values,
     stripped,
 )
 from vlf_frames.cucm.models import (
@@ -101,17 +104,27 @@ def read_endusers(exports: SourceExports) -> pl.DataFrame:
     table = concat_exports(
         exports.files(ExportKind.ENDUSER), ["pkid", "userid"], optional_columns=["status"]
     )
+    endusers = table.select(
+        normalized_id("pkid").alias("user_key"),
+        stripped("pkid").alias("user_pkid"),
+        stripped("userid").alias("userid"),
+        pl.col("status").str.strip_chars().str.to_integer(strict=False).alias("status"),
+        SOURCE_FILE,
+    )
+    reject_empty_values(endusers, {"user_pkid": "pkid"}, "enduser")
+    reject_conflicting_duplicates(
+        endusers,
+        "enduser",
+        key="user_key",
+        pkid="user_pkid",
+        value="userid",
+        exported_value="userid",
+    )
     return (
-        table.select(
-            normalized_id("pkid").alias("user_key"),
-            stripped("pkid").alias("user_pkid"),
-            stripped("userid").alias("userid"),
-            pl.col("status").str.strip_chars().str.to_integer(strict=False).alias("status"),
-        )
-        .filter(pl.col("user_key").is_not_null())
         # Paged exports may overlap, so a repeated pkid is kept once.
-        .unique(subset="user_key", keep="first", maintain_order=True)
+        endusers.unique(subset="user_key", keep="first", maintain_order=True)
         .with_columns(is_token_user("userid").alias("is_token"))
+        .drop(SOURCE_FILE)
     )
 
 
@@ -123,18 +136,28 @@ def read_devices(exports: SourceExports, endusers: pl.DataFrame) -> pl.DataFrame
         optional_columns=["fkdevicepool"],
         integer_columns=["tkclass", "tkmodel"],
     )
-    devices = (
-        table.select(
-            normalized_id("pkid").alias("device_key"),
-            stripped("pkid").alias("phone_pkid"),
-            stripped("name").alias("device_name"),
-            pl.col("tkclass").alias("device_class"),
-            pl.col("tkmodel").alias("model"),
-            normalized_id("fkenduser").alias("owner_key"),
-            normalized_id("fkdevicepool").alias("pool_key"),
-        )
-        .filter(pl.col("device_key").is_not_null() & pl.col("device_name").is_not_null())
-        .unique(subset="device_key", keep="first", maintain_order=True)
+    devices = table.select(
+        normalized_id("pkid").alias("device_key"),
+        stripped("pkid").alias("phone_pkid"),
+        stripped("name").alias("device_name"),
+        pl.col("tkclass").alias("device_class"),
+        pl.col("tkmodel").alias("model"),
+        normalized_id("fkenduser").alias("owner_key"),
+        normalized_id("fkdevicepool").alias("pool_key"),
+        SOURCE_FILE,
+    )
+    reject_empty_values(devices, {"phone_pkid": "pkid", "device_name": "name"}, "device")
+    reject_conflicting_duplicates(
+        devices,
+        "device",
+        key="device_key",
+        pkid="phone_pkid",
+        value="device_name",
+        exported_value="name",
+    )
+    # Paged exports may overlap, so a repeated pkid is kept once.
+    devices = devices.unique(subset="device_key", keep="first", maintain_order=True).drop(
+        SOURCE_FILE
     )
 
     model_names = model_names_frame(read_typemodel(exports))
