@@ -10,6 +10,7 @@ the echoed ``run sql`` command, or else the file name, decide.
 from __future__ import annotations
 
 import logging
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -86,14 +87,26 @@ def normalize_bat_header(header: str) -> str:
 def read_source(source: Path) -> SourceExports:
     """Read every export in ``source``, a folder of exports or a single BAT phone export.
 
-    Binary files, and files that are not a table this importer reads, are skipped with a
-    warning. Raises ExportError when a text file is not UTF-8 or when a file of a known
-    table lacks a needed column.
+    Binary files, files that are not a table this importer reads, and entries that are not
+    files (folders, named pipes, broken links) are skipped with a warning. Raises ExportError
+    when the source cannot be read, when an entry whose name names a CUCM table is not a
+    readable file, when a text file is not UTF-8 or when a file of a known table lacks a
+    needed column.
     """
-    if not source.exists():
+    try:
+        is_file = source.is_file()
+        is_dir = source.is_dir()
+    except OSError as error:
+        raise ExportError(_unreadable_source_message(source, error)) from None
+    if not is_file and not is_dir:
+        if source.is_symlink() or source.exists():
+            raise ExportError(
+                f"The import source {source} is {_entry_description(source)}. Pass a folder "
+                "of CUCM exports or a BAT phone export file."
+            )
         raise ExportError(f"Import source not found: {source}")
     exports = SourceExports()
-    if source.is_file():
+    if is_file:
         export = read_export_file(source)
         if export is None or export.kind is not ExportKind.BAT_PHONES:
             raise ExportError(
@@ -104,16 +117,75 @@ def read_source(source: Path) -> SourceExports:
         exports.by_kind[export.kind] = [export]
         return exports
 
-    for path in sorted(source.iterdir()):
+    try:
+        entries = sorted(source.iterdir())
+    except OSError as error:
+        raise ExportError(_unreadable_source_message(source, error)) from None
+    for path in entries:
         stopping.check()
-        if path.name.startswith(".") or not path.is_file():
-            log.debug("skipped %s: not a regular file", path)
+        if path.name.startswith("."):
+            log.info("skipped %s: hidden file", path)
+            continue
+        if not _is_export_file(path):
             continue
         export = read_export_file(path)
         if export is not None:
             log.info("read %s: %s export, %d rows", path, export.kind, export.frame.height)
             exports.by_kind.setdefault(export.kind, []).append(export)
     return exports
+
+
+def _unreadable_source_message(source: Path, error: OSError) -> str:
+    if isinstance(error, PermissionError):
+        return (
+            f"Permission denied: the import source {source} cannot be read by this user. Give "
+            "the user that runs vlf-frames read and search (x) access to the folder and read "
+            "access to its files."
+        )
+    return f"Cannot read the import source {source}: {error.strerror or error}."
+
+
+def _is_export_file(path: Path) -> bool:
+    """Return whether an entry of the source folder is a file to read.
+
+    Logs a warning for another entry, and raises ExportError when its name names a CUCM
+    table, because then an export the user meant to import would be missing.
+    """
+    try:
+        if path.is_file():
+            return True
+        description = _entry_description(path)
+    except OSError as error:
+        raise ExportError(_unreadable_source_message(path.parent, error)) from None
+    hint = _table_hint(path, query_table=None)
+    if hint is not None:
+        raise ExportError(
+            f"{path} names the CUCM table {hint} but cannot be read as a file: it is "
+            f"{description}. Put the export file itself in the source folder, or rename or "
+            "remove that entry."
+        )
+    log.warning(
+        "skipped %s: it is %s. The importer reads only the files directly in the source "
+        "folder.",
+        path,
+        description,
+    )
+    return False
+
+
+def _entry_description(path: Path) -> str:
+    """Return a description of a folder entry that is not a regular file, for a message."""
+    if path.is_symlink() and not path.exists():
+        return f"a symbolic link to {os.readlink(path)}, which does not exist"
+    if path.is_dir():
+        return "a folder"
+    if path.is_fifo():
+        return "a named pipe (FIFO)"
+    if path.is_socket():
+        return "a socket"
+    if path.is_block_device() or path.is_char_device():
+        return "a device file"
+    return "not a regular file"
 
 
 def read_export_file(path: Path) -> Export | None:
