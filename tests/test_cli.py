@@ -361,7 +361,9 @@ USAGE_CASES = {
         ("--config", "no-such-settings.toml", *FULL_OPTIONS), ("no-such-settings.toml",)
     ),
     "config-not-toml": UsageCase(
-        tuple(FULL_OPTIONS), ("settings.toml", "TOML"), config="provider_name = CS-P\n"
+        tuple(FULL_OPTIONS),
+        ("settings.toml", "is not valid TOML", 'quote it, for example provider_name = "CS-P"'),
+        config="provider_name = CS-P\n",
     ),
     "config-unknown-key": UsageCase(
         tuple(FULL_OPTIONS),

@@ -3,6 +3,7 @@ files of the other format, and files or folders this user may not read."""
 
 from __future__ import annotations
 
+import gzip
 import os
 from pathlib import Path
 
@@ -157,3 +158,131 @@ def test_unreadable_table_subfolder_named(shared_root: Path) -> None:
 
     assert exit_code == 1, message
     assert f"Permission denied: '{drop / 'users' / '2026-02'}'" in message
+
+
+def table_folder_drop(root: Path) -> Path:
+    """Return a sample drop whose users are in the folder users/, as part-0.csv."""
+    drop = sample_drop(root)
+    (drop / "users").mkdir()
+    (drop / "users.csv").rename(drop / "users" / "part-0.csv")
+    return drop
+
+
+def test_hidden_data_file_warned(tmp_path: Path) -> None:
+    """Spark marks files that are not data with . or _, so a data file named so is skipped."""
+    drop = table_folder_drop(tmp_path)
+    (drop / "users" / "_part-1.csv").write_bytes((drop / "users" / "part-0.csv").read_bytes())
+
+    exit_code, message = run_report(drop, tmp_path / "out")
+
+    assert exit_code == 0, message
+    assert f"Ignored 1 file in {drop / 'users'}" in message
+    assert "_part-1.csv. Rename it if it contains rows of the table." in message
+
+
+def test_file_linked_twice_rejected(tmp_path: Path) -> None:
+    drop = table_folder_drop(tmp_path)
+    (drop / "users" / "part-1.csv").symlink_to("part-0.csv")
+
+    exit_code, message = run_report(drop, tmp_path / "out")
+
+    assert exit_code == 1, message
+    assert "part-1.csv' are the same file, reached through a symbolic link" in message
+
+
+def test_link_to_drop_folder_rejected(tmp_path: Path) -> None:
+    drop = table_folder_drop(tmp_path)
+    (drop / "users" / "sub").symlink_to("..")
+
+    exit_code, message = run_report(drop, tmp_path / "out")
+
+    assert exit_code == 1, message
+    assert f"'{drop / 'users' / 'sub'}' is a symbolic link to '{drop.resolve()}'" in message
+    assert "a folder that contains the table folder" in message
+
+
+def test_link_loop_named(tmp_path: Path) -> None:
+    drop = sample_drop(tmp_path)
+    (drop / "webex_accounts.csv").unlink(missing_ok=True)
+    (drop / "webex_accounts.csv").symlink_to("webex_accounts.csv")
+
+    exit_code, message = run_report(drop, tmp_path / "out")
+
+    assert exit_code == 1, message
+    assert "webex_accounts.csv' is a symbolic link that leads back to itself" in message
+
+
+def test_gzip_file_named(tmp_path: Path) -> None:
+    drop = sample_drop(tmp_path)
+    path = drop / "users.csv"
+    path.write_bytes(gzip.compress(path.read_bytes()))
+
+    exit_code, message = run_report(drop, tmp_path / "out")
+
+    assert exit_code == 1, message
+    assert "users.csv' is compressed with gzip. Decompress it" in message
+
+
+def test_empty_parquet_file_not_text(tmp_path: Path) -> None:
+    drop = sample_drop(tmp_path)
+    (drop / "webex_accounts.csv").unlink(missing_ok=True)
+    (drop / "webex_accounts.parquet").write_bytes(b"")
+
+    exit_code, message = run_report(drop, tmp_path / "out")
+
+    assert exit_code == 1, message
+    assert "webex_accounts.parquet' cannot be read as Parquet" in message
+    assert "is text" not in message
+
+
+def test_output_dir_inside_drop_rejected(tmp_path: Path) -> None:
+    drop = sample_drop(tmp_path)
+    before = sorted(drop.rglob("*"))
+
+    exit_code, message = run_report(drop, drop / "users")
+
+    assert exit_code == 2, message
+    assert f"--output-dir '{drop / 'users'}' is inside the inventory drop" in message
+    assert sorted(drop.rglob("*")) == before
+
+
+def test_stale_rejects_file_warned(tmp_path: Path) -> None:
+    drop = sample_drop(tmp_path)
+    output_dir = tmp_path / "out"
+    output_dir.mkdir()
+    rejects = output_dir / FULL_REPORT_NAME.replace("_anonymous_", "_rejects_")
+    rejects.write_text("table,file,row,reasons,values\n", encoding="utf-8")
+
+    exit_code, message = run_report(drop, output_dir)
+
+    assert exit_code == 0, message
+    assert f"{rejects} comes from an earlier run with --on-invalid quarantine" in message
+
+
+def test_paths_under_closed_folder_named(shared_root: Path) -> None:
+    """Paths in a folder that this user may not enter get their own messages, not a bug."""
+    closed = shared_root / "closed"
+    drop = sample_drop(closed)
+    settings = closed / "settings.toml"
+    settings.write_text('provider_name = "CS-P"\n', encoding="utf-8")
+    open_drop = sample_drop(shared_root / "open")
+    closed.chmod(0o700)
+    cases = [
+        (("validate", drop), 1, f"Permission denied: '{drop}' of the inventory drop"),
+        (
+            ("report", open_drop, "--output-dir", closed / "out", *FULL_OPTIONS),
+            3,
+            f"Cannot write to the output folder '{closed / 'out'}': Permission denied",
+        ),
+        (
+            ("report", open_drop, "--output-dir", shared_root / "out", "--config", settings),
+            2,
+            f"Settings file '{settings}' cannot be read: permission denied",
+        ),
+    ]
+
+    for arguments, expected_code, expected_message in cases:
+        result = run_as_other_user(*arguments, home=shared_root)
+        assert "Traceback" not in result.stderr, outcome(result)
+        assert result.returncode == expected_code, outcome(result)
+        assert expected_message in one_line(result.stderr)

@@ -226,13 +226,17 @@ def data_file_bytes(drop_dir: Path) -> int:
     """Return the size of the CSV and Parquet files under a folder.
 
     The layout is not checked here, because the run checks it next and would log each of its
-    warnings twice.
+    warnings twice. For the same reason a folder or file this user may not read counts as
+    empty here, and the run then names it.
     """
-    return sum(
-        path.stat().st_size
-        for path in drop_dir.rglob("*")
-        if path.suffix in {".csv", ".parquet"} and path.is_file()
-    )
+    try:
+        return sum(
+            path.stat().st_size
+            for path in drop_dir.rglob("*")
+            if path.suffix in {".csv", ".parquet"} and path.is_file()
+        )
+    except OSError:
+        return 0
 
 
 def automatic_partitions(layout: DropLayout) -> int:

@@ -11,7 +11,7 @@ import threading
 from collections.abc import Sequence
 
 from vlf_frames import __version__, stopping
-from vlf_frames.errors import ExitCode, VlfError
+from vlf_frames.errors import DropError, ExitCode, VlfError
 from vlf_frames.render import configure_output, print_error
 
 # Each module registers one top-level command through ``register(subparsers)``, which sets
@@ -95,7 +95,7 @@ def main(argv: Sequence[str] | None = None, *, restore_signals: bool = True) -> 
         else {}
     )
     try:
-        return int(args.handler(args))
+        return run_handler(args)
     except VlfError as error:
         print_error(str(error))
         return int(error.exit_code)
@@ -119,6 +119,22 @@ def main(argv: Sequence[str] | None = None, *, restore_signals: bool = True) -> 
             for signum, handler in previous_handlers.items():
                 signal.signal(signum, handler)
             stopping.reset()
+
+
+def run_handler(args: argparse.Namespace) -> int:
+    """Run the command's handler, with a ``PermissionError`` turned into a ``DropError``.
+
+    The checks of the drop, the settings file and the output folder name their own paths. This
+    names a path that they missed, which the internal error would otherwise report as a bug.
+    """
+    try:
+        return int(args.handler(args))
+    except PermissionError as error:
+        raise DropError(
+            f"Permission denied: {error.filename!r} cannot be read or written by this user. "
+            "Give the user that runs vlf-frames access to it and search (x) access to the "
+            "folders above it."
+        ) from error
 
 
 if __name__ == "__main__":

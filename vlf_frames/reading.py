@@ -207,11 +207,24 @@ def _table_files(spec: TableSpec, path: Path) -> TableFiles:
     files = []
     # Files such as part-1.csv.gz hold rows of the table that the job cannot read.
     unread_parts = []
-    for file_path in sorted(folder_entries(path)):
+    hidden_data = []
+    # The real path of each data file, so that a file reached twice through links is named.
+    real_paths: dict[str, Path] = {}
+    for file_path in sorted(folder_entries(spec.name, path)):
         relative = file_path.relative_to(path)
         if any(part.startswith((".", "_")) for part in relative.parts):
+            if file_path.suffix.lower() in SUFFIX_FORMATS:
+                hidden_data.append(str(relative))
             continue
         check_entry(spec.name, file_path)
+        real_path = os.path.realpath(file_path)
+        if real_path in real_paths and file_path.suffix.lower() in SUFFIX_FORMATS:
+            raise DropError(
+                f"Table {spec.name}: {str(real_paths[real_path])!r} and {str(file_path)!r} are "
+                "the same file, reached through a symbolic link, so its rows would be read "
+                "twice. Remove one of them."
+            )
+        real_paths[real_path] = file_path
         file_format = SUFFIX_FORMATS.get(file_path.suffix.lower())
         if file_format is None:
             if any(suffix in file_path.name.lower() for suffix in SUFFIX_FORMATS):
@@ -220,6 +233,16 @@ def _table_files(spec: TableSpec, path: Path) -> TableFiles:
                 log.warning("Ignored %s: not a .csv or .parquet file", file_path)
             continue
         files.append(DataFile(file_path, file_format, _partition_values(relative)))
+    if hidden_data:
+        log.warning(
+            "Ignored %s in %s, because a name that starts with . or _ marks a file that is not "
+            "data, such as Spark's _SUCCESS: %s. Rename %s if %s rows of the table.",
+            plural(len(hidden_data), "file"),
+            path,
+            ", ".join(hidden_data),
+            "it" if len(hidden_data) == 1 else "them",
+            "it contains" if len(hidden_data) == 1 else "they contain",
+        )
     if unread_parts:
         raise DropError(
             f"Table folder {str(path)!r} has files named like its data that are not .csv or "
@@ -234,19 +257,28 @@ def _table_files(spec: TableSpec, path: Path) -> TableFiles:
     return TableFiles(spec, tuple(files), f"{path.name}/ ({len(files)} files)")
 
 
-def folder_entries(folder: Path) -> Iterator[Path]:
+def folder_entries(table: str, folder: Path) -> Iterator[Path]:
     """Yield every entry below a table folder other than its subfolders, and raise
     ``PermissionError`` for a subfolder that cannot be listed, which ``Path.rglob`` skips.
 
-    Links to folders are followed, each real folder once, so that a loop of links ends.
+    Links to folders are followed, each real folder once, so that a loop of links ends. A link
+    to a folder that contains the table folder raises ``DropError``, because the table would
+    read the files of the drop's other tables.
     """
 
     def fail(error: OSError) -> None:
         raise error
 
+    top = os.path.realpath(folder)
     seen = set()
     for root, subfolders, names in os.walk(folder, onerror=fail, followlinks=True):
         real = os.path.realpath(root)
+        if real != top and top.startswith(real.rstrip(os.sep) + os.sep):
+            raise DropError(
+                f"Table {table}: {root!r} is a symbolic link to {real!r}, a folder that "
+                "contains the table folder, so the table would read the files of other tables. "
+                "Remove the link."
+            )
         if real in seen:
             subfolders.clear()
             continue
@@ -258,6 +290,11 @@ def folder_entries(folder: Path) -> Iterator[Path]:
 def check_entry(table: str, path: Path) -> None:
     """Raise ``DropError`` for a broken symbolic link, or an entry that is neither a file nor a
     folder (a named pipe, socket or device), where a table's data is expected."""
+    if path.is_symlink() and is_link_loop(path):
+        raise DropError(
+            f"Table {table}: {str(path)!r} is a symbolic link that leads back to itself through "
+            "a loop of links. Point the link at the table's file, or remove it."
+        )
     if path.is_symlink() and not path.exists():
         raise DropError(
             f"Table {table}: {str(path)!r} is a symbolic link to {os.readlink(path)!r}, which "
@@ -268,6 +305,15 @@ def check_entry(table: str, path: Path) -> None:
             f"Table {table}: {str(path)!r} is neither a file nor a folder. Replace it with the "
             "table's file."
         )
+
+
+def is_link_loop(path: Path) -> bool:
+    """Return whether following a symbolic link ends in a loop of links."""
+    try:
+        os.stat(path)
+    except OSError as error:
+        return error.errno == errno.ELOOP
+    return False
 
 
 def _partition_values(relative: Path) -> tuple[tuple[str, str | None], ...]:
@@ -310,8 +356,9 @@ def unreadable_file_error(table: str, data_file: DataFile, error: Exception) -> 
     )
 
 
-# The first bytes of every Parquet file.
+# The first bytes of every Parquet file, and of every gzip file.
 PARQUET_MAGIC = b"PAR1"
+GZIP_MAGIC = b"\x1f\x8b"
 
 
 def wrong_suffix_error(table: str, data_file: DataFile) -> DropError | None:
@@ -322,6 +369,11 @@ def wrong_suffix_error(table: str, data_file: DataFile) -> DropError | None:
             start = file.read(len(PARQUET_MAGIC))
     except OSError:
         return None
+    if start.startswith(GZIP_MAGIC):
+        return DropError(
+            f"Table {table}: file {str(data_file.path)!r} is compressed with gzip. Decompress "
+            "it; the job reads uncompressed .csv and .parquet files only."
+        )
     if data_file.format == "csv" and start == PARQUET_MAGIC:
         found, rename = "a Parquet file", ".parquet"
     elif data_file.format == "parquet" and start != PARQUET_MAGIC and is_text(start):
@@ -340,7 +392,8 @@ def is_text(start: bytes) -> bool:
         text = start.decode("utf-8")
     except UnicodeDecodeError:
         return False
-    return all(character.isprintable() or character in "\r\n\t\ufeff" for character in text)
+    allowed = "\r\n\t\ufeff"
+    return text != "" and all(character.isprintable() or character in allowed for character in text)
 
 
 def malformed_csv_error(table: str, data_file: DataFile) -> DropError | None:

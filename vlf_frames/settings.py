@@ -112,7 +112,10 @@ def read_settings_file(path: Path) -> dict[str, str]:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"Settings file {str(path)!r} is not valid TOML: {error}") from None
+        raise ConfigError(
+            f"Settings file {str(path)!r} is not valid TOML: {error}. Every value is text, so "
+            'quote it, for example provider_name = "CS-P" and date_time = "2026-01-31 23:59".'
+        ) from None
     unknown = sorted(set(data) - set(SETTING_NAMES))
     if unknown:
         keys = "an unknown key" if len(unknown) == 1 else "unknown keys"
@@ -143,8 +146,9 @@ def read_settings_bytes(path: Path) -> bytes:
     except IsADirectoryError:
         raise ConfigError(folder_message(name)) from None
     except PermissionError:
-        # Windows raises PermissionError, not IsADirectoryError, for a folder.
-        if path.is_dir():
+        # Windows raises PermissionError, not IsADirectoryError, for a folder. The test of
+        # a path in a folder this user may not enter raises PermissionError as well.
+        if is_folder(path):
             raise ConfigError(folder_message(name)) from None
         raise ConfigError(
             f"Settings file {name} cannot be read: permission denied. Give the user that runs "
@@ -155,6 +159,14 @@ def read_settings_bytes(path: Path) -> bytes:
             f"Settings file {name} cannot be read: {error.strerror or error}. Check the path "
             "passed with --config."
         ) from None
+
+
+def is_folder(path: Path) -> bool:
+    """Return whether a path is a folder, and False where this user may not tell."""
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
 
 
 def folder_message(name: str) -> str:

@@ -148,6 +148,12 @@ def compute_report(args: argparse.Namespace, on_stage: StageStatus) -> ReportRes
     )
 
 
+def is_within(path: Path, folder: Path) -> bool:
+    """Return whether ``path`` is ``folder`` or below it, after links are resolved."""
+    resolved, resolved_folder = path.resolve(), folder.resolve()
+    return resolved == resolved_folder or resolved_folder in resolved.parents
+
+
 def empty_report_error(validation: DropValidation, rejects_path: Path | None) -> DropError:
     """Return the error for a drop that leaves no customer to report, which no billing run
     expects."""
@@ -176,10 +182,21 @@ def run(args: argparse.Namespace) -> int:
     # The positional drop folder and the parser's own entries are no options.
     command_options = set(vars(args)) - {"drop", "command", "handler"}
     settings = resolve_settings(options, config_file=args.config, command_options=command_options)
-    if args.output_dir.exists() and not args.output_dir.is_dir():
+    try:
+        not_folder = args.output_dir.exists() and not args.output_dir.is_dir()
+    except OSError:
+        # prepare_output_dir reports the error with the folder's path.
+        not_folder = False
+    if not_folder:
         raise ConfigError(
             f"--output-dir {str(args.output_dir)!r} exists and is not a folder. Pass a folder, "
             "or a path that does not exist yet."
+        )
+    if is_within(args.output_dir, args.drop):
+        raise ConfigError(
+            f"--output-dir {str(args.output_dir)!r} is inside the inventory drop "
+            f"{str(args.drop)!r}, where the report would be read as part of the drop next "
+            "time. Pass a folder outside the drop."
         )
     prepare_output_dir(args.output_dir)
 
@@ -203,6 +220,14 @@ def run(args: argparse.Namespace) -> int:
             )
             if path.exists()
         }
+        stale_rejects = args.output_dir / settings.rejects_file_name
+        if args.on_invalid != "quarantine" and stale_rejects.exists():
+            log.warning(
+                "%s comes from an earlier run with --on-invalid quarantine and the same "
+                "--date-time, and does not belong to this report. Delete it, or rerun with "
+                "--on-invalid quarantine to replace it.",
+                stale_rejects,
+            )
         # The rejects file is written even when no report follows, because it shows why.
         if args.on_invalid == "quarantine":
             rejects_path = args.output_dir / settings.rejects_file_name
