@@ -681,7 +681,7 @@ def test_lone_quotes_joining_ids_rejected(tmp_path: Path, partitions: str) -> No
         "and spans several lines, which no userid may."
     )
     assert message.count(error) == 1
-    assert "A quote that is a whole field opens a quoted value" in message
+    assert "Where line 3 ends with a field that is only a quote, that quote opened" in message
     assert "line breaks inside quoted values" not in message
     assert not output_dir.exists() or not any(output_dir.iterdir())
 

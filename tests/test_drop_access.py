@@ -3,12 +3,16 @@ files of the other format, and files or folders this user may not read."""
 
 from __future__ import annotations
 
+import bz2
 import gzip
+import lzma
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 from cli_runner import (
     FULL_OPTIONS,
     FULL_REPORT_NAME,
@@ -286,3 +290,47 @@ def test_paths_under_closed_folder_named(shared_root: Path) -> None:
         assert "Traceback" not in result.stderr, outcome(result)
         assert result.returncode == expected_code, outcome(result)
         assert expected_message in one_line(result.stderr)
+
+
+def test_hidden_link_leaves_folder_read(tmp_path: Path) -> None:
+    """A hidden link to a folder of the table does not hide the folder itself."""
+    drop = table_folder_drop(tmp_path / "plain")
+    expected = report_bytes(drop, tmp_path / "plain-out")
+    (drop / "users" / "sub").mkdir()
+    (drop / "users" / "part-0.csv").rename(drop / "users" / "sub" / "part-0.csv")
+    # Listed before sub/ or after it, depending on the file system.
+    for name in ("_prev", ".old", "_zz"):
+        (drop / "users" / name).symlink_to("sub")
+
+    assert report_bytes(drop, tmp_path / "linked-out") == expected
+
+
+def test_output_dir_through_link_rejected(tmp_path: Path) -> None:
+    """A table folder that links outside the drop is still part of the drop."""
+    drop = table_folder_drop(tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    (drop / "users").rename(elsewhere)
+    (drop / "users").symlink_to(elsewhere)
+
+    exit_code, message = run_report(drop, elsewhere)
+
+    assert exit_code == 2, message
+    assert "is inside the inventory drop" in message
+    assert sorted(path.name for path in elsewhere.iterdir()) == ["part-0.csv"]
+
+
+@pytest.mark.parametrize(
+    ("compress", "name"),
+    [(bz2.compress, "bzip2"), (lzma.compress, "xz")],
+)
+def test_other_compression_named(
+    tmp_path: Path, compress: Callable[[bytes], bytes], name: str
+) -> None:
+    drop = sample_drop(tmp_path)
+    path = drop / "users.csv"
+    path.write_bytes(compress(path.read_bytes()))
+
+    exit_code, message = run_report(drop, tmp_path / "out")
+
+    assert exit_code == 1, message
+    assert f"users.csv' is compressed with {name}. Decompress it" in message

@@ -358,3 +358,15 @@ def test_invalid_partitions_exit_2(tmp_path: Path, command: str, value: str, exp
 @pytest.mark.parametrize("text", ["0", "1", "1024", " 7 "])
 def test_partitions_in_range_parsed(text: str) -> None:
     assert partition_count(text) == int(text)
+
+
+def test_repeated_key_gets_no_quoting_hint(tmp_path: Path) -> None:
+    """Quoting fixes an unquoted value, not a key given twice."""
+    config = tmp_path / "settings.toml"
+    config.write_text(SETTINGS_TOML + 'provider_name = "CS-P"\n', encoding="utf-8")
+
+    with pytest.raises(ConfigError) as raised:
+        read_settings_file(config)
+
+    assert "Cannot overwrite a value" in str(raised.value)
+    assert "quote it" not in str(raised.value)

@@ -270,7 +270,10 @@ def folder_entries(table: str, folder: Path) -> Iterator[Path]:
         raise error
 
     top = os.path.realpath(folder)
-    seen = set()
+    # Real folders reached through visible paths, and through paths with a hidden part, which
+    # are skipped. They are kept apart so that a hidden link to a folder cannot make the
+    # folder's visible path count as seen.
+    seen: dict[bool, set[str]] = {False: set(), True: set()}
     for root, subfolders, names in os.walk(folder, onerror=fail, followlinks=True):
         real = os.path.realpath(root)
         if real != top and top.startswith(real.rstrip(os.sep) + os.sep):
@@ -279,10 +282,12 @@ def folder_entries(table: str, folder: Path) -> Iterator[Path]:
                 "contains the table folder, so the table would read the files of other tables. "
                 "Remove the link."
             )
-        if real in seen:
+        relative = Path(root).relative_to(folder).parts
+        hidden = any(part.startswith((".", "_")) for part in relative)
+        if real in seen[hidden]:
             subfolders.clear()
             continue
-        seen.add(real)
+        seen[hidden].add(real)
         for name in names:
             yield Path(root, name)
 
@@ -356,9 +361,15 @@ def unreadable_file_error(table: str, data_file: DataFile, error: Exception) -> 
     )
 
 
-# The first bytes of every Parquet file, and of every gzip file.
+# The first bytes of every Parquet file, and of files compressed with common tools.
 PARQUET_MAGIC = b"PAR1"
-GZIP_MAGIC = b"\x1f\x8b"
+COMPRESSION_MAGICS = (
+    (b"\x1f\x8b", "gzip"),
+    (b"BZh", "bzip2"),
+    (b"\xfd7zXZ", "xz"),
+    (b"PK\x03\x04", "zip"),
+    (b"\x28\xb5\x2f\xfd", "zstd"),
+)
 
 
 def wrong_suffix_error(table: str, data_file: DataFile) -> DropError | None:
@@ -366,17 +377,21 @@ def wrong_suffix_error(table: str, data_file: DataFile) -> DropError | None:
     None."""
     try:
         with data_file.path.open("rb") as file:
-            start = file.read(len(PARQUET_MAGIC))
+            start = file.read(max(len(magic) for magic, _ in COMPRESSION_MAGICS))
     except OSError:
         return None
-    if start.startswith(GZIP_MAGIC):
+    compression = next(
+        (name for magic, name in COMPRESSION_MAGICS if start.startswith(magic)), None
+    )
+    if compression is not None:
         return DropError(
-            f"Table {table}: file {str(data_file.path)!r} is compressed with gzip. Decompress "
-            "it; the job reads uncompressed .csv and .parquet files only."
+            f"Table {table}: file {str(data_file.path)!r} is compressed with {compression}. "
+            "Decompress it; the job reads uncompressed .csv and .parquet files only."
         )
-    if data_file.format == "csv" and start == PARQUET_MAGIC:
+    is_parquet = start.startswith(PARQUET_MAGIC)
+    if data_file.format == "csv" and is_parquet:
         found, rename = "a Parquet file", ".parquet"
-    elif data_file.format == "parquet" and start != PARQUET_MAGIC and is_text(start):
+    elif data_file.format == "parquet" and not is_parquet and is_text(start):
         found, rename = "text, not a Parquet file", ".csv if it is a CSV file"
     else:
         return None
@@ -476,8 +491,8 @@ def line_break_problem(table: str, path: Path) -> str | None:
     start = f"starts with {first_line!r}" if first_line else "starts with a line break"
     return (
         f"the {column} value on line {line} {start} and spans several lines, which no "
-        f"{column} may. A quote that is a whole field opens a quoted value that takes in the "
-        "lines after it"
+        f"{column} may. Remove the line break. Where line {line} ends with a field that is only "
+        "a quote, that quote opened a value that took in the lines after it: remove it"
     )
 
 

@@ -112,9 +112,17 @@ def read_settings_file(path: Path) -> dict[str, str]:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
+        # tomllib of Python 3.11 reports an unquoted text value with these words. Other errors,
+        # such as a repeated key, need another fix.
+        unquoted = str(error).startswith(("Invalid value", "Expected newline"))
+        hint = (
+            ' Every value is text, so quote it, for example provider_name = "CS-P" and '
+            'date_time = "2026-01-31 23:59".'
+            if unquoted
+            else ""
+        )
         raise ConfigError(
-            f"Settings file {str(path)!r} is not valid TOML: {error}. Every value is text, so "
-            'quote it, for example provider_name = "CS-P" and date_time = "2026-01-31 23:59".'
+            f"Settings file {str(path)!r} is not valid TOML: {error}.{hint}"
         ) from None
     unknown = sorted(set(data) - set(SETTING_NAMES))
     if unknown:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from vlf_frames.chunked import (
@@ -149,9 +151,29 @@ def compute_report(args: argparse.Namespace, on_stage: StageStatus) -> ReportRes
 
 
 def is_within(path: Path, folder: Path) -> bool:
-    """Return whether ``path`` is ``folder`` or below it, after links are resolved."""
-    resolved, resolved_folder = path.resolve(), folder.resolve()
-    return resolved == resolved_folder or resolved_folder in resolved.parents
+    """Return whether ``path`` is ``folder`` or below it, or below a folder that a symbolic
+    link in ``folder`` leads to, after links are resolved."""
+    resolved = path.resolve()
+    for real_folder in linked_folders(folder):
+        if resolved == real_folder or real_folder in resolved.parents:
+            return True
+    return False
+
+
+def linked_folders(folder: Path) -> Iterator[Path]:
+    """Yield the real path of a folder and of every folder that a symbolic link below it leads
+    to, each once. Folders that cannot be listed are passed over."""
+    yield folder.resolve()
+    seen = set()
+    for root, subfolders, _ in os.walk(folder, followlinks=True):
+        real = os.path.realpath(root)
+        if real in seen:
+            subfolders.clear()
+            continue
+        seen.add(real)
+        for name in subfolders:
+            if os.path.islink(os.path.join(root, name)):
+                yield Path(os.path.realpath(os.path.join(root, name)))
 
 
 def empty_report_error(validation: DropValidation, rejects_path: Path | None) -> DropError:
