@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import polars as pl
+from cli_runner import one_line, outcome, run_cli
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CLUSTER_A = FIXTURES / "cluster_a"
@@ -54,3 +56,17 @@ def write_large_cluster(folder: Path, users: int, devices: int, pages: int) -> N
         device.gather_every(pages, offset=page).write_csv(folder / f"device-{page}.csv")
     association = {"fkenduser": ["u-0"], "fkdevice": ["d-0"], "tkuserassociation": ["1"]}
     pl.DataFrame(association).write_csv(folder / "enduserdevicemap.csv")
+
+
+def copy_cluster(cluster: Path, tmp_path: Path) -> Path:
+    """Copy a cluster's exports to ``tmp_path / "source"``, to be changed by a test."""
+    source = tmp_path / "source"
+    shutil.copytree(cluster, source)
+    return source
+
+
+def run_import(source: Path, drop_dir: Path) -> tuple[int, str, str]:
+    """Import ``source`` for customer c1 and return the exit code, the message on one line
+    and the whole output for a failed assert."""
+    result = run_cli("import", "cucm", source, "-o", drop_dir, "--customer-pkid", "c1")
+    return result.returncode, one_line(result.stderr), outcome(result)

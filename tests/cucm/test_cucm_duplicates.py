@@ -2,30 +2,17 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
-from cli_runner import one_line, outcome, run_cli
-from cucm_support import CLUSTER_B, read_table
+from cucm_support import CLUSTER_B, copy_cluster, read_table, run_import
 
 DEVICE_HEADER = "pkid,name,description,tkclass,tkmodel,fkenduser,fkdevicepool\n"
 ENDUSER_HEADER = "pkid,userid,mailid,status\n"
 
 
-def copy_cluster_b(tmp_path: Path) -> Path:
-    source = tmp_path / "source"
-    shutil.copytree(CLUSTER_B, source)
-    return source
-
-
-def run_import(source: Path, drop_dir: Path) -> tuple[int, str, str]:
-    result = run_cli("import", "cucm", source, "-o", drop_dir, "--customer-pkid", "c1")
-    return result.returncode, one_line(result.stderr), outcome(result)
-
-
 def test_device_pkid_with_two_names(tmp_path: Path) -> None:
-    source = copy_cluster_b(tmp_path)
+    source = copy_cluster(CLUSTER_B, tmp_path)
     page = source / "device-2.csv"
     page.write_text(
         DEVICE_HEADER + "e4a8b5c3-0004-4d9b-8f44-000000000003,SEP0B00000000FF,x,1,36224,,\n"
@@ -43,7 +30,7 @@ def test_device_pkid_with_two_names(tmp_path: Path) -> None:
 
 
 def test_enduser_pkid_with_two_userids(tmp_path: Path) -> None:
-    source = copy_cluster_b(tmp_path)
+    source = copy_cluster(CLUSTER_B, tmp_path)
     page = source / "enduser-2.csv"
     page.write_text(ENDUSER_HEADER + "c3f7a4b2-0003-4c8a-9e33-000000000002,liam.other,,1\n")
     drop_dir = tmp_path / "drop"
@@ -60,7 +47,7 @@ def test_enduser_pkid_with_two_userids(tmp_path: Path) -> None:
 
 def test_overlapping_pages_accepted(tmp_path: Path) -> None:
     """Pages repeat rows unchanged, and a name that differs only in case is the same name."""
-    source = copy_cluster_b(tmp_path)
+    source = copy_cluster(CLUSTER_B, tmp_path)
     rows = (source / "device.csv").read_text().splitlines(keepends=True)
     (source / "device-2.csv").write_text(
         DEVICE_HEADER + rows[3] + rows[4].replace("CSFEMMA", "csfemma")
@@ -88,7 +75,7 @@ def test_overlapping_pages_accepted(tmp_path: Path) -> None:
     ],
 )
 def test_device_without_pkid_or_name(tmp_path: Path, row: str, found: str) -> None:
-    source = copy_cluster_b(tmp_path)
+    source = copy_cluster(CLUSTER_B, tmp_path)
     device = source / "device.csv"
     device.write_text(device.read_text() + row)
     drop_dir = tmp_path / "drop"
@@ -101,7 +88,7 @@ def test_device_without_pkid_or_name(tmp_path: Path, row: str, found: str) -> No
 
 
 def test_enduser_without_pkid(tmp_path: Path) -> None:
-    source = copy_cluster_b(tmp_path)
+    source = copy_cluster(CLUSTER_B, tmp_path)
     enduser = source / "enduser.csv"
     enduser.write_text(enduser.read_text() + ",ava.king,,1\n")
     drop_dir = tmp_path / "drop"

@@ -2,23 +2,10 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
-from cli_runner import one_line, outcome, run_cli
-from cucm_support import BAT_EXPORT, CLUSTER_A, CLUSTER_B
-
-
-def copy_cluster(cluster: Path, tmp_path: Path) -> Path:
-    source = tmp_path / "source"
-    shutil.copytree(cluster, source)
-    return source
-
-
-def run_import(source: Path, drop_dir: Path) -> tuple[int, str, str]:
-    result = run_cli("import", "cucm", source, "-o", drop_dir, "--customer-pkid", "c1")
-    return result.returncode, one_line(result.stderr), outcome(result)
+from cucm_support import BAT_EXPORT, CLUSTER_A, CLUSTER_B, copy_cluster, run_import
 
 
 def test_device_row_missing_field(tmp_path: Path) -> None:
