@@ -140,7 +140,7 @@ def test_rerun_is_byte_identical(tmp_path: Path) -> None:
 
 
 def test_rerun_names_replaced_report(tmp_path: Path) -> None:
-    """A rerun with the same --date-time replaces the report, and the summary says so."""
+    """A rerun with the same --date-time replaces the report, and the summary names it."""
     drop = good_drop(tmp_path)
     output_dir = tmp_path / "out"
     output_dir.mkdir()

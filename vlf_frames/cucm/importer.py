@@ -122,8 +122,8 @@ def import_cucm(source: Path, drop_dir: Path, options: ImportOptions) -> ImportS
     return summary
 
 
-# Unicode categories of characters that no customer pkid may contain: control and format
-# characters, surrogates, and the line and paragraph separators.
+# Unicode categories of characters that no customer pkid may contain: those of
+# models.CONTROL_OR_FORMAT_CHARACTER, which the report checks, and surrogates.
 INVALID_PKID_CATEGORIES = {"Cc", "Cf", "Cs", "Zl", "Zp"}
 
 
