@@ -204,7 +204,7 @@ def ensure_drop(subscribers: int, customers: int | None, seed: int, console: Con
 
 def ours_command(drop: Path, output_dir: Path) -> list[str]:
     return [
-        sys.executable, "-m", "vlf_frames.cli", "report", str(drop),
+        sys.executable, "-m", "vlf_frames", "report", str(drop),
         "--output-dir", str(output_dir), "--date-time", REPORT_DATE_TIME, "-v",
     ]
 

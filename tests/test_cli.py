@@ -46,6 +46,8 @@ from drop_builder import (
     write_drop,
 )
 
+from vlf_frames.console import ALLOCATOR_SETTINGS, ALLOCATOR_VARIABLE
+
 HEADER = ",".join(REPORT_COLUMNS)
 
 # A valid drop of two customers.
@@ -1008,3 +1010,57 @@ def test_interrupt_while_starting(tmp_path: Path, delay: float) -> None:
     assert "Traceback" not in stderr
     # Before Python has set its own handler, the signal ends the process without output.
     assert process.returncode in (128 + signal.SIGINT, -signal.SIGINT), stderr
+
+
+# Prints the allocator settings that the console command has left in the environment of the
+# process, after Polars has been imported.
+ALLOCATOR_PROBE = """
+import os, sys
+from vlf_frames import console
+sys.argv = ["vlf-frames", "--version"]
+try:
+    console.run()
+except SystemExit:
+    pass
+assert "polars" in sys.modules
+print(os.environ.get(console.ALLOCATOR_VARIABLE))
+"""
+
+
+def test_allocator_settings_applied_before_polars() -> None:
+    """The console command sets Polars' allocator to keep freed pages before Polars loads."""
+    environment = cli_environment()
+    environment.pop(ALLOCATOR_VARIABLE, None)
+    result = subprocess.run(
+        [sys.executable, "-c", ALLOCATOR_PROBE],
+        capture_output=True,
+        text=True,
+        env=environment,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    # Polars puts its own settings first, and of two settings of one option the last holds.
+    effective = result.stdout.splitlines()[-1].split(",")
+    assert effective[-2:] == ALLOCATOR_SETTINGS.split(",")
+
+
+def test_allocator_settings_of_user_kept(tmp_path: Path) -> None:
+    """A user's own allocator settings reach Polars' jemalloc unchanged, and the run works."""
+    drop_dir = good_drop(tmp_path)
+    output_dir = tmp_path / "out"
+    arguments = ["report", drop_dir, "--output-dir", output_dir, *FULL_OPTIONS]
+    result = subprocess.run(
+        [sys.executable, "-m", "vlf_frames", *map(str, arguments)],
+        capture_output=True,
+        text=True,
+        env=cli_environment({ALLOCATOR_VARIABLE: "stats_print:true"}),
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert written_files(output_dir) == [FULL_REPORT_NAME]
+    if "opt.dirty_decay_ms" not in result.stderr:
+        pytest.skip("this build of Polars does not use jemalloc")
+    # jemalloc prints its statistics at exit because of the user's setting, and its decay
+    # times are Polars' own, not the console command's.
+    assert "opt.stats_print: true" in result.stderr
+    assert "opt.dirty_decay_ms: 5000 " not in result.stderr
