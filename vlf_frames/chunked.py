@@ -16,8 +16,9 @@ its hashes are distinct within each part. The rows of a primary key hash seen mo
 are read again and compared as text. A repeated hash of another key sends the drop to the text
 partitions described below.
 
-Then the drop is counted in three passes over the parts. Each pass loads one part at a time,
-however large a customer is:
+A thread of its own splits the encoded rows into parts and appends them to the files, while
+the next chunk is read and encoded. Then the drop is counted in three passes over the parts.
+Each pass loads ``PART_WORKERS`` parts at a time, however large a customer is:
 
 1. per device part, each association gets the phone_id of the phone it names, and these links
    are written to the user part of their user key;
@@ -37,10 +38,14 @@ from __future__ import annotations
 import errno
 import logging
 import sys
+import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import polars as pl
 import pyarrow as pa
@@ -90,6 +95,8 @@ from vlf_frames.validation import (
 
 log = logging.getLogger(__name__)
 
+Result = TypeVar("Result")
+
 # Rows validated and encoded at a time. A chunk of phones takes a few hundred megabytes as
 # text. Smaller files are put together into one chunk.
 CHUNK_ROWS = 1_000_000
@@ -102,6 +109,9 @@ BYTES_PER_PARTITION = 64 * 1024 * 1024
 # shared 2-core machine, 1,000 parts of a 46 MB drop took 288 s against 2.3 s for one part.
 SMALL_PART_FACTOR = 16
 PARTITION_COLUMN = "__partition"
+# Parts counted at a time, and frames that may wait to be written to part files.
+PART_WORKERS = 2
+PENDING_WRITES = 2
 KEYS_FOLDER = "keys"
 # A key hash takes 8 or 16 bytes, a fraction of an encoded row, so the hashes are split into a
 # quarter as many parts, and fewer files.
@@ -145,10 +155,41 @@ class PartFiles:
     parts grow with it. Writing 20 million rows of 4 columns into 96 parts per million rows
     took 2.3 s as new Polars files, against 0.25 s appended to 96 open files with pyarrow
     (Polars 2.1, pyarrow 26).
+
+    Rows are split and appended by one thread of their own, in the order they are given, while
+    the job reads and encodes the next chunk. At most ``PENDING_WRITES`` frames wait for it. At
+    ten million subscribers, the run took 43.8 to 44.5 s against 44.8 to 45.1 s with the writes
+    in line, and its peak rose from 797 MiB to 806 to 892 MiB.
     """
 
     def __init__(self) -> None:
         self.open: dict[Path, tuple[pa.NativeFile, pa.ipc.RecordBatchFileWriter]] = {}
+        self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vlf-part-writer")
+        self.pending: deque[Future[None]] = deque()
+
+    def write(self, folder: Path, frame: pl.DataFrame, part: pl.Expr | None = None) -> None:
+        """Append a frame's rows to the file of each part in ``folder``, in the background.
+
+        The part of a row is ``part``, or else the frame's ``PARTITION_COLUMN``. An error of an
+        earlier write is raised here or by ``close``.
+        """
+        while len(self.pending) >= PENDING_WRITES:
+            self.pending.popleft().result()
+        self.pending.append(self.writer.submit(self.write_now, folder, frame, part))
+
+    def write_now(self, folder: Path, frame: pl.DataFrame, part: pl.Expr | None) -> None:
+        if part is not None:
+            frame = frame.with_columns(part)
+        stored = frame.select(
+            column for name, dtype in frame.schema.items() for column in stored_columns(name, dtype)
+        )
+        for (partition,), piece in stored.partition_by(
+            PARTITION_COLUMN, as_dict=True, include_key=False
+        ).items():
+            try:
+                self.append(folder / f"{partition}.arrow", piece.to_arrow())
+            except OSError as error:
+                raise part_write_error(folder, error) from error
 
     def append(self, path: Path, rows: pa.Table) -> None:
         """Append rows to the file at ``path``, which is made on the first call."""
@@ -159,14 +200,21 @@ class PartFiles:
         self.open[path][1].write_table(rows)
 
     def close(self) -> None:
-        """Finish the open files, so that they can be read."""
+        """Wait for the writes, and finish the open files, so that they can be read."""
+        while self.pending:
+            self.pending.popleft().result()
         files, self.open = self.open, {}
         for sink, writer in files.values():
             writer.close()
             sink.close()
 
     def abandon(self) -> None:
-        """Close the open files without finishing them, after a failure."""
+        """Stop the writes and close the open files without finishing them, after a failure
+        or at the end of the run."""
+        for future in self.pending:
+            future.cancel()
+        self.writer.shutdown(wait=True)
+        self.pending.clear()
         files, self.open = self.open, {}
         for sink, _ in files.values():
             sink.close()
@@ -184,6 +232,7 @@ class ChunkedRun:
     phone_count: int = 0
     classes: list[rules.PhoneClasses] = field(default_factory=list)
     files: PartFiles = field(default_factory=PartFiles)
+    timing_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def key_parts(self) -> int:
@@ -191,7 +240,10 @@ class ChunkedRun:
         return max(1, self.partitions // KEY_PART_DIVISOR)
 
     def add_time(self, stage: str, started: float) -> None:
-        self.timings[stage] = self.timings.get(stage, 0.0) + time.perf_counter() - started
+        """Add the time since ``started`` to a stage. Parts counted in parallel add the time of
+        each, so the stages may add up to more than the run."""
+        with self.timing_lock:
+            self.timings[stage] = self.timings.get(stage, 0.0) + time.perf_counter() - started
 
 
 def size_text(size: float) -> str:
@@ -461,7 +513,7 @@ def write_encoded(run: ChunkedRun, spec: TableSpec, frame: pl.DataFrame, seed: i
             pkid_hash(column).alias(column),
             part_number(pkid_hash(column), run.key_parts),
         )
-        write_pieces(run, run.folder / KEYS_FOLDER / f"{spec.name}.{column}", pkid_hashes)
+        run.files.write(run.folder / KEYS_FOLDER / f"{spec.name}.{column}", pkid_hashes)
     run.add_time("encoding", started)
 
 
@@ -494,7 +546,7 @@ def write_parts(
     """Append a frame's rows to the parts of the folder ``name`` by the hash of the column
     ``key``, into ``parts`` parts if given, else ``run.partitions``."""
     part = part_number(pl.col(key).hash(seed=HASH_SEED), parts or run.partitions)
-    write_pieces(run, run.folder / name, frame.with_columns(part))
+    run.files.write(run.folder / name, frame, part)
 
 
 def part_number(hashed: pl.Expr, parts: int) -> pl.Expr:
@@ -502,20 +554,6 @@ def part_number(hashed: pl.Expr, parts: int) -> pl.Expr:
     # Rows are split by a 32-bit part number in half the time of a 64-bit one (1 million
     # phones into 24 parts, Polars 2.1).
     return (hashed % parts).cast(pl.UInt32).alias(PARTITION_COLUMN)
-
-
-def write_pieces(run: ChunkedRun, folder: Path, frame: pl.DataFrame) -> None:
-    """Append a frame's rows to the file of each partition in ``folder``."""
-    stored = frame.select(
-        column for name, dtype in frame.schema.items() for column in stored_columns(name, dtype)
-    )
-    for (partition,), piece in stored.partition_by(
-        PARTITION_COLUMN, as_dict=True, include_key=False
-    ).items():
-        try:
-            run.files.append(folder / f"{partition}.arrow", piece.to_arrow())
-        except OSError as error:
-            raise part_write_error(folder, error) from error
 
 
 def part_write_error(folder: Path, error: OSError) -> OutputError:
@@ -629,12 +667,19 @@ def count_parts(
     link_associations(run, schemas, on_stage)
     owned = rules.owned_phones(run.phone_count)
     totals, dangling = count_users(run, schemas, owned, on_stage)
-    for partition in range(run.partitions):
+
+    def standalone_phones(partition: int) -> pl.DataFrame:
+        started = time.perf_counter()
+        phones = read_pieces(run.folder / "phones", partition, schemas["phones"], PHONE_COLUMNS)
+        counts = rules.standalone_phone_columns(phones, owned).collect()
+        run.add_time("rules", started)
+        return counts
+
+    for partition, counts in in_parallel(standalone_phones, range(run.partitions)):
         if on_stage is not None:
             on_stage(f"count phones {partition + 1} of {run.partitions}")
         started = time.perf_counter()
-        phones = read_pieces(run.folder / "phones", partition, schemas["phones"], PHONE_COLUMNS)
-        totals = added_counts(totals, rules.standalone_phone_columns(phones, owned))
+        totals = added_counts(totals, counts.lazy())
         run.add_time("rules", started)
 
     assert totals is not None  # every run has at least one part
@@ -642,13 +687,41 @@ def count_parts(
     return report, dangling
 
 
+def in_parallel(
+    function: Callable[[int], Result], partitions: Iterable[int]
+) -> Iterator[tuple[int, Result]]:
+    """Yield each partition with ``function(partition)``, in order, computing the results of
+    ``PART_WORKERS`` partitions at a time.
+
+    Polars releases the interpreter lock while it computes, and a part's steps keep the two
+    cores of a small machine busy only part of the time. Counting the user parts two at a time
+    took the run at ten million subscribers from 46.7 to 47.5 s down to 44.8 to 45.1 s, with
+    the same peak memory (788 to 798 MiB against 797 MiB). At most ``PART_WORKERS`` results
+    wait to be taken.
+    """
+    with ThreadPoolExecutor(max_workers=PART_WORKERS) as pool:
+        pending: deque[tuple[int, Future[Result]]] = deque()
+        try:
+            for partition in partitions:
+                stopping.check()
+                pending.append((partition, pool.submit(function, partition)))
+                if len(pending) >= PART_WORKERS:
+                    done, future = pending.popleft()
+                    yield done, future.result()
+            while pending:
+                done, future = pending.popleft()
+                yield done, future.result()
+        finally:
+            for _, future in pending:
+                future.cancel()
+
+
 def link_associations(
     run: ChunkedRun, schemas: dict[str, pl.Schema], on_stage: StageCallback | None
 ) -> None:
     """Write the association links of each device part to the user parts of their keys."""
-    for partition in range(run.partitions):
-        if on_stage is not None:
-            on_stage(f"link {partition + 1} of {run.partitions}")
+
+    def links(partition: int) -> pl.DataFrame:
         started = time.perf_counter()
         phones = read_pieces(
             run.folder / "phones", partition, schemas["phones"], [rules.DEVICE_KEY, rules.PHONE_ID]
@@ -661,9 +734,14 @@ def link_associations(
         associations = read_pieces(
             run.folder / "associated_devices", partition, schemas["associated_devices"]
         )
-        links = rules.association_links(phones.lazy(), associations.lazy()).collect()
-        write_parts(run, ASSOCIATION_LINKS, links, rules.USER_KEY)
+        linked = rules.association_links(phones.lazy(), associations.lazy()).collect()
         run.add_time("rules", started)
+        return linked
+
+    for partition, linked in in_parallel(links, range(run.partitions)):
+        if on_stage is not None:
+            on_stage(f"link {partition + 1} of {run.partitions}")
+        write_parts(run, ASSOCIATION_LINKS, linked, rules.USER_KEY)
     run.files.close()
 
 
@@ -678,11 +756,8 @@ def count_users(
     Return the summed counts per customer and the dangling reference counts.
     """
     classes = rules.PhoneClasses.concat(run.classes)
-    totals: pl.DataFrame | None = None
-    danglings = []
-    for partition in range(run.partitions):
-        if on_stage is not None:
-            on_stage(f"count users {partition + 1} of {run.partitions}")
+
+    def counted(partition: int) -> tuple[pl.DataFrame, pl.DataFrame, pl.Series]:
         started = time.perf_counter()
         tables = {
             name: read_pieces(run.folder / name, partition, schemas[name]).lazy()
@@ -702,7 +777,16 @@ def count_users(
             sites=tables["sites"],
             phone_server_phones=tables["phone_server_phones"],
         )
-        counts, dangling, owned_ids = rules.user_counts(part, classes)
+        result = rules.user_counts(part, classes)
+        run.add_time("rules", started)
+        return result
+
+    totals: pl.DataFrame | None = None
+    danglings = []
+    for partition, (counts, dangling, owned_ids) in in_parallel(counted, range(run.partitions)):
+        if on_stage is not None:
+            on_stage(f"count users {partition + 1} of {run.partitions}")
+        started = time.perf_counter()
         owned.scatter(owned_ids, values=True)
         totals = added_counts(totals, counts.lazy())
         danglings.append(dangling)

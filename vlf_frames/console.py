@@ -23,9 +23,9 @@ INTERRUPTED_CODE = 130
 # after half a second. The job allocates and frees the same few hundred megabytes for every
 # chunk, so it took them back with 3.3 million page faults and 9 s of system time at ten
 # million subscribers. Keeping freed pages for 5 s cut that to 1.4 million faults and 4.6 s,
-# and the run from 49.9 s to 46.4 to 47.2 s, with the same peak memory (790 to 826 MiB against
-# 801 to 805 MiB). Keeping them for 5 s more in the lazily freed state (muzzy_decay_ms) raised
-# the peak to 865 to 940 MiB. A value the user has set is kept.
+# and the run from 49.9 s to 46.4 to 47.2 s, with the same peak memory (772 to 807 MiB against
+# 773 to 804 MiB). Keeping them for 5 s more in the lazily freed state (muzzy_decay_ms) raised
+# the peak to 845 to 918 MiB. A value the user has set is kept.
 ALLOCATOR_VARIABLE = "_RJEM_MALLOC_CONF"
 ALLOCATOR_SETTINGS = "dirty_decay_ms:5000,muzzy_decay_ms:0"
 
