@@ -41,7 +41,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -200,24 +200,36 @@ class PartFiles:
         self.open[path][1].write_table(rows)
 
     def close(self) -> None:
-        """Wait for the writes, and finish the open files, so that they can be read."""
+        """Wait for the writes, and finish the open files, so that they can be read.
+
+        A file that cannot be finished stays open, for ``abandon`` to close.
+        """
         while self.pending:
             self.pending.popleft().result()
-        files, self.open = self.open, {}
-        for sink, writer in files.values():
-            writer.close()
-            sink.close()
+        while self.open:
+            path, (sink, writer) = next(iter(self.open.items()))
+            try:
+                writer.close()
+                sink.close()
+            except OSError as error:
+                raise part_write_error(path.parent, error) from error
+            del self.open[path]
 
     def abandon(self) -> None:
         """Stop the writes and close the open files without finishing them, after a failure
-        or at the end of the run."""
-        for future in self.pending:
-            future.cancel()
-        self.writer.shutdown(wait=True)
-        self.pending.clear()
-        files, self.open = self.open, {}
-        for sink, _ in files.values():
-            sink.close()
+        or at the end of the run.
+
+        A second SIGTERM or Ctrl-C cannot cut this short: a write still running would make
+        files in the temporary folder while it is removed.
+        """
+        with stopping.shielded():
+            for future in self.pending:
+                future.cancel()
+            self.writer.shutdown(wait=True)
+            self.pending.clear()
+            files, self.open = self.open, {}
+            for sink, _ in files.values():
+                sink.close()
 
 
 @dataclass
@@ -675,45 +687,54 @@ def count_parts(
         run.add_time("rules", started)
         return counts
 
-    for partition, counts in in_parallel(standalone_phones, range(run.partitions)):
-        if on_stage is not None:
-            on_stage(f"count phones {partition + 1} of {run.partitions}")
+    def add(partition: int, counts: pl.DataFrame) -> None:
+        nonlocal totals
         started = time.perf_counter()
         totals = added_counts(totals, counts.lazy())
         run.add_time("rules", started)
 
+    in_parallel(standalone_phones, run.partitions, add, announced(on_stage, "count phones", run))
     assert totals is not None  # every run has at least one part
     report = rules.customer_report(run.customers.lazy(), totals.lazy()).collect()
     return report, dangling
 
 
 def in_parallel(
-    function: Callable[[int], Result], partitions: Iterable[int]
-) -> Iterator[tuple[int, Result]]:
-    """Yield each partition with ``function(partition)``, in order, computing the results of
-    ``PART_WORKERS`` partitions at a time.
+    function: Callable[[int], Result],
+    partitions: int,
+    take: Callable[[int, Result], None],
+    announce: Callable[[int], None] | None = None,
+) -> None:
+    """Compute ``function(partition)`` for each partition, ``PART_WORKERS`` at a time, and give
+    each partition and its result to ``take`` in partition order.
 
-    Polars releases the interpreter lock while it computes, and a part's steps keep the two
-    cores of a small machine busy only part of the time. Counting the user parts two at a time
-    took the run at ten million subscribers from 46.7 to 47.5 s down to 44.8 to 45.1 s, with
-    the same peak memory (788 to 798 MiB against 797 MiB). At most ``PART_WORKERS`` results
-    wait to be taken.
+    ``announce`` is called with each partition as its computation starts. At most
+    ``PART_WORKERS`` results wait to be taken. Polars releases the interpreter lock while it
+    computes, and a part's steps keep the two cores of a small machine busy only part of the
+    time. Counting the user parts two at a time took the run at ten million subscribers from
+    46.7 to 47.5 s down to 44.8 to 45.1 s, with the same peak memory (788 to 798 MiB against
+    797 MiB).
     """
-    with ThreadPoolExecutor(max_workers=PART_WORKERS) as pool:
-        pending: deque[tuple[int, Future[Result]]] = deque()
-        try:
-            for partition in partitions:
-                stopping.check()
-                pending.append((partition, pool.submit(function, partition)))
-                if len(pending) >= PART_WORKERS:
-                    done, future = pending.popleft()
-                    yield done, future.result()
-            while pending:
+    pool = ThreadPoolExecutor(max_workers=PART_WORKERS, thread_name_prefix="vlf-part")
+    pending: deque[tuple[int, Future[Result]]] = deque()
+    try:
+        for partition in range(partitions):
+            stopping.check()
+            if announce is not None:
+                announce(partition)
+            pending.append((partition, pool.submit(function, partition)))
+            if len(pending) >= PART_WORKERS:
                 done, future = pending.popleft()
-                yield done, future.result()
-        finally:
+                take(done, future.result())
+        while pending:
+            done, future = pending.popleft()
+            take(done, future.result())
+    finally:
+        # The parts being computed read the temporary files, which are removed next.
+        with stopping.shielded():
             for _, future in pending:
                 future.cancel()
+            pool.shutdown(wait=True)
 
 
 def link_associations(
@@ -738,10 +759,10 @@ def link_associations(
         run.add_time("rules", started)
         return linked
 
-    for partition, linked in in_parallel(links, range(run.partitions)):
-        if on_stage is not None:
-            on_stage(f"link {partition + 1} of {run.partitions}")
+    def write(partition: int, linked: pl.DataFrame) -> None:
         write_parts(run, ASSOCIATION_LINKS, linked, rules.USER_KEY)
+
+    in_parallel(links, run.partitions, write, announced(on_stage, "link", run))
     run.files.close()
 
 
@@ -783,15 +804,28 @@ def count_users(
 
     totals: pl.DataFrame | None = None
     danglings = []
-    for partition, (counts, dangling, owned_ids) in in_parallel(counted, range(run.partitions)):
-        if on_stage is not None:
-            on_stage(f"count users {partition + 1} of {run.partitions}")
+
+    def add(partition: int, result: tuple[pl.DataFrame, pl.DataFrame, pl.Series]) -> None:
+        nonlocal totals
+        counts, dangling, owned_ids = result
         started = time.perf_counter()
         owned.scatter(owned_ids, values=True)
         totals = added_counts(totals, counts.lazy())
         danglings.append(dangling)
         run.add_time("rules", started)
+
+    in_parallel(counted, run.partitions, add, announced(on_stage, "count users", run))
     return totals, pl.concat(danglings).sum().row(0, named=True)
+
+
+def announced(
+    on_stage: StageCallback | None, stage: str, run: ChunkedRun
+) -> Callable[[int], None] | None:
+    """Return what tells ``on_stage`` that a part of a pass starts, or None without it."""
+    if on_stage is None:
+        return None
+    callback = on_stage
+    return lambda partition: callback(f"{stage} {partition + 1} of {run.partitions}")
 
 
 def added_counts(totals: pl.DataFrame | None, counts: pl.LazyFrame) -> pl.DataFrame:
