@@ -1039,7 +1039,7 @@ def test_allocator_settings_applied_before_polars() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    # Polars puts its own settings first, and of two settings of one option the last holds.
+    # Polars puts its own settings first, and the last setting of an option takes effect.
     effective = result.stdout.splitlines()[-1].split(",")
     assert effective[-2:] == ALLOCATOR_SETTINGS.split(",")
 

@@ -821,7 +821,8 @@ def count_users(
 def announced(
     on_stage: StageCallback | None, stage: str, run: ChunkedRun
 ) -> Callable[[int], None] | None:
-    """Return what tells ``on_stage`` that a part of a pass starts, or None without it."""
+    """Return the callback that reports to ``on_stage`` each part of a pass as it starts, or
+    None without ``on_stage``."""
     if on_stage is None:
         return None
     callback = on_stage

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 INTERRUPTED_CODE = 130
 
 # Settings of the memory allocator in Polars (jemalloc), read once when Polars is imported.
-# Polars adds them after its own, so they hold. Polars gives freed pages back to the system
+# Polars adds them after its own, so they take effect. Polars gives freed pages back to the system
 # after half a second. The job allocates and frees the same few hundred megabytes for every
 # chunk, so it took them back with 3.3 million page faults and 9 s of system time at ten
 # million subscribers. Keeping freed pages for 5 s cut that to 1.4 million faults and 4.6 s,
