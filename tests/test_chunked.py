@@ -1139,3 +1139,41 @@ def test_many_small_parts_warned(tmp_path: Path, partitions: str, warned: bool) 
     assert (f"--partitions {partitions} makes parts of about" in log) is warned
     if warned:
         assert "Pass --partitions 0 to choose 1 part for this drop." in log
+
+
+class FailingFooter:
+    """An Arrow file writer whose last write, the footer, fails as on a full disk."""
+
+    def __init__(self, writer: object) -> None:
+        self.writer = writer
+
+    def close(self) -> None:
+        raise OSError(28, "No space left on device")
+
+
+def test_unfinished_part_file_named_and_closed(tmp_path: Path) -> None:
+    """A part file whose footer cannot be written gives the partition error, and the
+    cleanup still closes it and the files not yet finished."""
+    files = chunked.PartFiles()
+    frame = pl.DataFrame({"value": [1, 2, 3, 4]}).with_columns(
+        (pl.col("value") % 2).cast(pl.UInt32).alias(chunked.PARTITION_COLUMN)
+    )
+    files.write(tmp_path / "table", frame)
+    files.close()
+    files.write(tmp_path / "other", frame)
+    files.pending[-1].result()
+    sinks = [sink for sink, _ in files.open.values()]
+    first = next(iter(files.open))
+    sink, writer = files.open[first]
+    files.open[first] = (sink, FailingFooter(writer))  # type: ignore[assignment]
+
+    with pytest.raises(chunked.OutputError) as raised:
+        files.close()
+    files.abandon()
+
+    assert "Cannot write the temporary partition files" in str(raised.value)
+    assert str(tmp_path / "other") in str(raised.value)
+    assert "No space left on device" in str(raised.value)
+    assert files.open == {}
+    assert all(sink.closed for sink in sinks)
+    assert sorted(path.name for path in (tmp_path / "table").iterdir()) == ["0.arrow", "1.arrow"]
