@@ -17,6 +17,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pandera.polars as pa
 import polars as pl
@@ -35,7 +36,7 @@ from drop_builder import account, phone, site, user, write_drop
 
 from vlf_frames import chunked, partitioned, reading, stopping
 from vlf_frames.chunked import build_report_chunked
-from vlf_frames.errors import DropError
+from vlf_frames.errors import DropError, OutputError
 from vlf_frames.partitioned import build_report_partitioned
 from vlf_frames.pipeline import InvalidDropError, ReportResult, build_report
 from vlf_frames.tables import TABLE_SPECS
@@ -911,10 +912,10 @@ def test_second_signal_during_removal_removes_all(
     """A second signal that arrives while the temporary files are removed is only recorded."""
     remove_tree = shutil.rmtree
 
-    def remove_after_two_signals(path: Path) -> None:
+    def remove_after_two_signals(path: Path, **options: Any) -> None:
         stopping.request(signal.SIGINT, None)
         stopping.request(signal.SIGINT, None)
-        remove_tree(path)
+        remove_tree(path, **options)
 
     monkeypatch.setattr(partitioned.shutil, "rmtree", remove_after_two_signals)
     try:
@@ -1154,7 +1155,7 @@ class FailingFooter:
 def test_unfinished_part_file_named_and_closed(tmp_path: Path) -> None:
     """A part file whose footer cannot be written gives the partition error, and the
     cleanup still closes it and the files not yet finished."""
-    files = chunked.PartFiles()
+    files = chunked.PartFiles(tmp_path)
     frame = pl.DataFrame({"value": [1, 2, 3, 4]}).with_columns(
         (pl.col("value") % 2).cast(pl.UInt32).alias(chunked.PARTITION_COLUMN)
     )
@@ -1177,3 +1178,48 @@ def test_unfinished_part_file_named_and_closed(tmp_path: Path) -> None:
     assert files.open == {}
     assert all(sink.closed for sink in sinks)
     assert sorted(path.name for path in (tmp_path / "table").iterdir()) == ["0.arrow", "1.arrow"]
+
+
+@pytest.mark.parametrize("stage", ["encoding", "counting"])
+def test_removed_temporary_folder_stops_run(
+    synthetic_drop: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stage: str
+) -> None:
+    """Temporary files removed by someone else during a run stop it, instead of a report that
+    counts the lost parts as empty."""
+    removed: list[Path] = []
+    write_encoded, link_associations = chunked.write_encoded, chunked.link_associations
+
+    def write_removing(run: chunked.ChunkedRun, spec: Any, frame: pl.DataFrame, seed: int) -> None:
+        if spec.name == "phones" and not removed:
+            shutil.rmtree(run.folder)
+            removed.append(run.folder)
+        write_encoded(run, spec, frame, seed)
+
+    def link_removing(run: chunked.ChunkedRun, *arguments: Any) -> None:
+        link_associations(run, *arguments)
+        shutil.rmtree(run.folder)
+        removed.append(run.folder)
+
+    if stage == "encoding":
+        monkeypatch.setattr(chunked, "write_encoded", write_removing)
+    else:
+        monkeypatch.setattr(chunked, "link_associations", link_removing)
+    with pytest.raises(OutputError) as raised:
+        build_report_chunked(synthetic_drop, partitions=3, work_dir=tmp_path)
+
+    assert len(removed) == 1
+    assert "were removed during the run" in str(raised.value)
+    assert "No report was written" in str(raised.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_tmpdir_without_room_for_folder(synthetic_drop: Path, tmp_path: Path) -> None:
+    """A TMPDIR where no folder can be made stops the run, and the job does not use /tmp."""
+    output_dir = tmp_path / "out"
+    arguments = ["report", synthetic_drop, "--output-dir", output_dir, *FULL_OPTIONS]
+    result = run_cli(*arguments, "--partitions", "2", env={"TMPDIR": "/proc"})
+
+    assert result.returncode == 2, outcome(result)
+    assert "TMPDIR is set to '/proc'" in one_line(result.stderr)
+    assert "Traceback" not in result.stderr
+    assert not output_dir.exists() or not any(output_dir.iterdir())

@@ -162,8 +162,11 @@ class PartFiles:
     in line, and its peak rose from 797 MiB to 806 to 892 MiB.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, root: Path) -> None:
+        self.root = root
         self.open: dict[Path, tuple[pa.NativeFile, pa.ipc.RecordBatchFileWriter]] = {}
+        # Every part file made, so that one removed during the run is not read as empty.
+        self.written: set[Path] = set()
         self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vlf-part-writer")
         self.pending: deque[Future[None]] = deque()
 
@@ -189,14 +192,22 @@ class PartFiles:
             try:
                 self.append(folder / f"{partition}.arrow", piece.to_arrow())
             except OSError as error:
+                if not self.root.is_dir():
+                    raise removed_part_error(self.root) from error
                 raise part_write_error(folder, error) from error
 
     def append(self, path: Path, rows: pa.Table) -> None:
         """Append rows to the file at ``path``, which is made on the first call."""
         if path not in self.open:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            # Each folder is made on its own, so that a run folder removed by someone else is
+            # not made again, which would let the run count the parts it lost as empty.
+            folder = self.root
+            for name in path.parent.relative_to(self.root).parts:
+                folder = folder / name
+                folder.mkdir(exist_ok=True)
             sink = pa.OSFile(str(path), "wb")
             self.open[path] = (sink, pa.ipc.new_file(sink, rows.schema))
+            self.written.add(path)
         self.open[path][1].write_table(rows)
 
     def close(self) -> None:
@@ -243,8 +254,11 @@ class ChunkedRun:
     # The phones read so far, and the class flags of each, in phone_id order.
     phone_count: int = 0
     classes: list[rules.PhoneClasses] = field(default_factory=list)
-    files: PartFiles = field(default_factory=PartFiles)
+    files: PartFiles = field(init=False)
     timing_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self.files = PartFiles(self.folder)
 
     @property
     def key_parts(self) -> int:
@@ -604,15 +618,35 @@ def restored_column(name: str, dtype: pl.DataType) -> pl.Expr:
 
 
 def read_pieces(
-    folder: Path, partition: int, schema: pl.Schema, columns: Sequence[str] | None = None
+    files: PartFiles,
+    folder: Path,
+    partition: int,
+    schema: pl.Schema,
+    columns: Sequence[str] | None = None,
 ) -> pl.DataFrame:
     """Read one part of an encoded table, or only some of its columns. A part that no row went
-    to is empty."""
+    to is empty; one that was written and is gone stops the run."""
     path = folder / f"{partition}.arrow"
     names = list(schema) if columns is None else list(columns)
-    if not path.exists():
+    if path not in files.written:
         return pl.DataFrame(schema={name: schema[name] for name in names})
-    return pl.scan_ipc(path).select(restored_column(name, schema[name]) for name in names).collect()
+    try:
+        scan = pl.scan_ipc(path).select(restored_column(name, schema[name]) for name in names)
+        return scan.collect()
+    except (OSError, pl.exceptions.PolarsError) as error:
+        if not path.exists():
+            raise removed_part_error(files.root) from error
+        raise
+
+
+def removed_part_error(root: Path) -> OutputError:
+    """Return the error for temporary part files that someone removed during the run."""
+    return OutputError(
+        f"The temporary folder {str(root)!r} or files in it were removed during the run, so "
+        "rows of the drop were lost and the counts would be wrong. No report was written. Run "
+        f"the job again, and remove a vlf-frames-* folder in {str(root.parent)!r} only when no "
+        "run is using it."
+    )
 
 
 def check_primary_keys(run: ChunkedRun) -> None:
@@ -626,7 +660,9 @@ def check_primary_keys(run: ChunkedRun) -> None:
             schema = pl.Schema({column: pl.UInt64()})
             repeated = pl.concat(
                 [
-                    repeated_values(read_pieces(folder, partition, schema).get_column(column))
+                    repeated_values(
+                        read_pieces(run.files, folder, partition, schema).get_column(column)
+                    )
                     for partition in range(run.key_parts)
                 ]
             )
@@ -657,7 +693,7 @@ def check_unique_keys(run: ChunkedRun) -> None:
             schema = pl.Schema({column: pl.UInt128()})
             for partition in range(run.key_parts):
                 folder = run.folder / KEYS_FOLDER / f"{name}.{column}"
-                require_distinct(read_pieces(folder, partition, schema), name, column)
+                require_distinct(read_pieces(run.files, folder, partition, schema), name, column)
     run.add_time("validation", started)
 
 
@@ -682,7 +718,9 @@ def count_parts(
 
     def standalone_phones(partition: int) -> pl.DataFrame:
         started = time.perf_counter()
-        phones = read_pieces(run.folder / "phones", partition, schemas["phones"], PHONE_COLUMNS)
+        phones = read_pieces(
+            run.files, run.folder / "phones", partition, schemas["phones"], PHONE_COLUMNS
+        )
         counts = rules.standalone_phone_columns(phones, owned).collect()
         run.add_time("rules", started)
         return counts
@@ -745,7 +783,11 @@ def link_associations(
     def links(partition: int) -> pl.DataFrame:
         started = time.perf_counter()
         phones = read_pieces(
-            run.folder / "phones", partition, schemas["phones"], [rules.DEVICE_KEY, rules.PHONE_ID]
+            run.files,
+            run.folder / "phones",
+            partition,
+            schemas["phones"],
+            [rules.DEVICE_KEY, rules.PHONE_ID],
         )
         run.add_time("rules", started)
         started = time.perf_counter()
@@ -753,7 +795,7 @@ def link_associations(
         run.add_time("validation", started)
         started = time.perf_counter()
         associations = read_pieces(
-            run.folder / "associated_devices", partition, schemas["associated_devices"]
+            run.files, run.folder / "associated_devices", partition, schemas["associated_devices"]
         )
         linked = rules.association_links(phones.lazy(), associations.lazy()).collect()
         run.add_time("rules", started)
@@ -781,10 +823,10 @@ def count_users(
     def counted(partition: int) -> tuple[pl.DataFrame, pl.DataFrame, pl.Series]:
         started = time.perf_counter()
         tables = {
-            name: read_pieces(run.folder / name, partition, schemas[name]).lazy()
+            name: read_pieces(run.files, run.folder / name, partition, schemas[name]).lazy()
             for name in (*rules.ACCOUNT_TABLES, *CUSTOMER_TABLES, OWNER_LINKS, ASSOCIATION_LINKS)
         }
-        users = read_pieces(run.folder / "users", partition, schemas["users"])
+        users = read_pieces(run.files, run.folder / "users", partition, schemas["users"])
         run.add_time("rules", started)
         started = time.perf_counter()
         require_distinct(users, "users", rules.USER_KEY)

@@ -85,13 +85,21 @@ def temporary_root(work_dir: Path | None) -> Path | None:
     if work_dir is not None:
         return work_dir
     named = os.environ.get("TMPDIR")
-    if named and not (os.path.isdir(named) and os.access(named, os.W_OK | os.X_OK)):
-        raise ConfigError(
-            f"TMPDIR is set to {named!r}, which is not a writable folder. Large drops need "
-            "room for temporary files there: create the folder, make it writable, or unset "
-            "TMPDIR."
-        )
-    return None
+    if not named:
+        return None
+    if not (os.path.isdir(named) and os.access(named, os.W_OK | os.X_OK)):
+        raise ConfigError(tmpdir_message(named, "which is not a writable folder"))
+    # Given as the folder, TMPDIR is used or fails with a message. Python's own choice skips a
+    # folder where it cannot make a file, such as /proc, and takes /tmp without a word.
+    return Path(named)
+
+
+def tmpdir_message(named: str, problem: str) -> str:
+    """Return the message for a TMPDIR that the job cannot use."""
+    return (
+        f"TMPDIR is set to {named!r}, {problem}. Large drops need room for temporary files "
+        "there: create the folder, make it writable, or unset TMPDIR."
+    )
 
 
 @contextmanager
@@ -101,12 +109,29 @@ def temporary_folder(root: Path | None) -> Iterator[Path]:
     The removal runs shielded from a second SIGTERM or Ctrl-C, which would otherwise stop it
     halfway and leave hundreds of files behind.
     """
-    folder = Path(tempfile.mkdtemp(prefix="vlf-frames-", dir=root))
+    try:
+        folder = Path(tempfile.mkdtemp(prefix="vlf-frames-", dir=root))
+    except OSError as error:
+        if root is None:
+            raise
+        raise ConfigError(
+            tmpdir_message(str(root), f"where no folder can be made ({error.strerror})")
+        ) from error
     try:
         yield folder
     finally:
         with stopping.shielded():
-            shutil.rmtree(folder)
+            # A folder that someone else removed during the run is gone already; the run has
+            # stopped on its lost files, or had read them all.
+            shutil.rmtree(folder, onerror=ignore_missing)
+
+
+def ignore_missing(
+    function: object, path: str, error: tuple[type[BaseException], BaseException, object]
+) -> None:
+    """Raise an error of ``shutil.rmtree`` again, unless the file or folder is gone."""
+    if not isinstance(error[1], FileNotFoundError):
+        raise error[1]
 
 
 def automatic_partitions(layout: DropLayout) -> int:
