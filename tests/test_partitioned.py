@@ -6,13 +6,14 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
 from drop_builder import customer, phone, site, user, write_drop
 
 from vlf_frames import partitioned
-from vlf_frames.errors import InvalidInputError
+from vlf_frames.errors import InvalidInputError, OutputError
 from vlf_frames.partitioned import HASH_SEED, build_report_partitioned
 from vlf_frames.pipeline import InvalidDropError, build_report
 from vlf_frames.writing import report_csv_text
@@ -205,3 +206,45 @@ def test_shared_pkid_hash_still_finds_duplicates(
 
     checks = [(item.check, item.failing_rows) for item in error.value.findings]
     assert checks == [("unique_key(user_pkid)", 2)]
+
+
+def remove_users_file(split: partitioned.SplitFiles) -> None:
+    """Remove one partition file of the users, as a clean-up by someone else would."""
+    next((split.root / "users").glob("*/*.parquet")).unlink()
+
+
+@pytest.mark.parametrize("removal", ["folder before partition 2", "one users file", "split"])
+def test_removed_partition_files_stop_run(
+    synthetic_drop: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, removal: str
+) -> None:
+    """Partition files removed by someone else during a run stop it, instead of a report that
+    counts the lost partitions as empty."""
+    removed: list[str] = []
+    validate_partition, scan_table = partitioned.validate_partition, partitioned.scan_table
+
+    def validate_removing(
+        layout: Any, split: partitioned.SplitFiles, partition: int, *rest: Any
+    ) -> Any:
+        if removal == "folder before partition 2" and partition == 1:
+            shutil.rmtree(split.root)
+            removed.append(removal)
+        if removal == "one users file" and not removed:
+            remove_users_file(split)
+            removed.append(removal)
+        return validate_partition(layout, split, partition, *rest)
+
+    def scan_removing(table_files: Any) -> pl.LazyFrame:
+        if table_files.spec.name == "phones" and not removed:
+            shutil.rmtree(next(tmp_path.iterdir()))
+            removed.append(removal)
+        return scan_table(table_files)
+
+    monkeypatch.setattr(partitioned, "validate_partition", validate_removing)
+    if removal == "split":
+        monkeypatch.setattr(partitioned, "scan_table", scan_removing)
+    with pytest.raises(OutputError) as raised:
+        build_report_partitioned(synthetic_drop, partitions=3, work_dir=tmp_path)
+
+    assert removed == [removal]
+    assert "were removed during the run" in str(raised.value)
+    assert list(tmp_path.iterdir()) == []

@@ -64,6 +64,7 @@ from vlf_frames.partitioned import (
     duplicated_text,
     pkid_hash,
     pkid_keys,
+    removed_files_error,
     summary_table,
     temporary_folder,
     temporary_root,
@@ -193,7 +194,7 @@ class PartFiles:
                 self.append(folder / f"{partition}.arrow", piece.to_arrow())
             except OSError as error:
                 if not self.root.is_dir():
-                    raise removed_part_error(self.root) from error
+                    raise removed_files_error(self.root) from error
                 raise part_write_error(folder, error) from error
 
     def append(self, path: Path, rows: pa.Table) -> None:
@@ -635,18 +636,8 @@ def read_pieces(
         return scan.collect()
     except (OSError, pl.exceptions.PolarsError) as error:
         if not path.exists():
-            raise removed_part_error(files.root) from error
+            raise removed_files_error(files.root) from error
         raise
-
-
-def removed_part_error(root: Path) -> OutputError:
-    """Return the error for temporary part files that someone removed during the run."""
-    return OutputError(
-        f"The temporary folder {str(root)!r} or files in it were removed during the run, so "
-        "rows of the drop were lost and the counts would be wrong. No report was written. Run "
-        f"the job again, and remove a vlf-frames-* folder in {str(root.parent)!r} only when no "
-        "run is using it."
-    )
 
 
 def check_primary_keys(run: ChunkedRun) -> None:

@@ -154,12 +154,13 @@ def split_drop(
     partitions: int,
     work_dir: Path,
     on_stage: StageCallback | None = None,
-) -> None:
+) -> SplitFiles:
     """Write each table as partition files by customer, and each primary key by its own hash.
 
     Tables are split one after the other, because every open partition file has its own write
     buffer; the sinks of one table share its scan.
     """
+    split = SplitFiles(work_dir)
     for name, table_files in layout.tables.items():
         if on_stage is not None:
             on_stage(f"split {name}")
@@ -192,6 +193,7 @@ def split_drop(
         try:
             pl.collect_all(sinks, engine="streaming")
         except OSError as error:
+            split.check()
             raise OutputError(
                 f"Cannot write the partition files of table {name} to {str(work_dir)!r}: "
                 f"{error}. The split needs about three times the size of the drop's Parquet "
@@ -199,6 +201,70 @@ def split_drop(
             ) from error
         except pl.exceptions.PolarsError as error:
             raise unreadable_table_error(table_files, error) from error
+        split.record(work_dir / name)
+        for column in pkid_keys(table_files.spec):
+            split.record(work_dir / f"{name}.{column}")
+    return split
+
+
+def removed_files_error(root: Path) -> OutputError:
+    """Return the error for temporary part files that someone removed during the run."""
+    return OutputError(
+        f"The temporary folder {str(root)!r} or files in it were removed during the run, so "
+        "rows of the drop were lost and the counts would be wrong. No report was written. Run "
+        f"the job again, and remove a vlf-frames-* folder in {str(root.parent)!r} only when no "
+        "run is using it."
+    )
+
+
+class SplitFiles:
+    """The partition files that ``split_drop`` wrote, to find any that are removed later.
+
+    A run whose temporary files are removed by someone else must stop: a missing partition
+    would count as empty. The folder itself is recognised by its device and inode, because a
+    sink that writes after the removal makes it again.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.identity = folder_identity(root)
+        self.files: dict[Path, frozenset[str]] = {}
+
+    def record(self, folder: Path) -> None:
+        """Note the partition folders and files under ``folder``, just written."""
+        self.check()
+        if not folder.is_dir():
+            return
+        for partition in folder.iterdir():
+            self.files[partition] = frozenset(file.name for file in partition.iterdir())
+
+    def check(self) -> None:
+        """Raise ``OutputError`` if the temporary folder was removed or made again."""
+        try:
+            same = folder_identity(self.root) == self.identity
+        except FileNotFoundError:
+            same = False
+        if not same:
+            raise removed_files_error(self.root)
+
+    def present(self, folder: Path) -> list[Path]:
+        """Return the files of a partition folder, after checking that none was removed."""
+        self.check()
+        recorded = self.files.get(folder, frozenset())
+        try:
+            current = {file.name for file in folder.iterdir()} if recorded else set()
+        except FileNotFoundError:
+            current = set()
+        if not recorded <= current:
+            raise removed_files_error(self.root)
+        return [folder / name for name in sorted(recorded)]
+
+
+def folder_identity(folder: Path) -> tuple[int, int]:
+    """Return the device and inode of a folder. A folder made again may reuse the inode, so
+    the recorded files are checked too."""
+    status = folder.stat()
+    return status.st_dev, status.st_ino
 
 
 def pkid_hash(column: str) -> pl.Expr:
@@ -207,17 +273,22 @@ def pkid_hash(column: str) -> pl.Expr:
 
 
 def partition_frame(
-    work_dir: Path, name: str, partition: int, schema: dict[str, pl.DataType]
+    split: SplitFiles, name: str, partition: int, schema: dict[str, pl.DataType]
 ) -> pl.DataFrame:
     """Read one partition of a split table; a partition no row hashed to is empty."""
-    folder = work_dir / name / f"{PARTITION_COLUMN}={partition}"
-    if folder.exists():
-        return pl.scan_parquet(folder / "*.parquet").select(list(schema)).collect()
-    return pl.DataFrame(schema=schema)
+    files = split.present(split.root / name / f"{PARTITION_COLUMN}={partition}")
+    if not files:
+        return pl.DataFrame(schema=schema)
+    try:
+        return pl.scan_parquet(files).select(list(schema)).collect()
+    except (OSError, pl.exceptions.PolarsError) as error:
+        if not all(file.exists() for file in files):
+            raise removed_files_error(split.root) from error
+        raise
 
 
 def duplicated_pkids(
-    layout: DropLayout, partitions: int, work_dir: Path
+    layout: DropLayout, partitions: int, split: SplitFiles
 ) -> dict[str, dict[str, pl.Series]]:
     """Return, per table and key name, the primary key values found more than once.
 
@@ -230,7 +301,7 @@ def duplicated_pkids(
         spec = table_files.spec
         for column in pkid_keys(spec):
             repeated = pl.concat(
-                partition_frame(work_dir, f"{name}.{column}", partition, {column: pl.UInt64()})
+                partition_frame(split, f"{name}.{column}", partition, {column: pl.UInt64()})
                 .filter(pl.col(column).is_duplicated())
                 .get_column(column)
                 .unique()
@@ -281,8 +352,8 @@ def build_report_partitioned(
     log.info("Processing the drop in %s of text rows", plural(count, "customer partition"))
     root = temporary_root(work_dir)
     with temporary_folder(root) as folder:
-        split_drop(layout, count, folder, on_stage)
-        duplicates = duplicated_pkids(layout, count, folder)
+        split = split_drop(layout, count, folder, on_stage)
+        duplicates = duplicated_pkids(layout, count, split)
         timings["split"] = time.perf_counter() - started
 
         reports, dangling_parts, findings_parts, tables_parts = [], [], [], []
@@ -294,7 +365,7 @@ def build_report_partitioned(
             if on_stage is not None:
                 on_stage(f"partition {partition + 1} of {count}")
             stage_started = time.perf_counter()
-            part = validate_partition(layout, folder, partition, duplicates)
+            part = validate_partition(layout, split, partition, duplicates)
             timings["validation"] += time.perf_counter() - stage_started
             customer_pkids.extend(part.customer_pkids)
             unknown_customers.extend(part.unknown_customers)
@@ -335,7 +406,10 @@ def checked_layout(drop_dir: Path) -> DropValidation:
 
 
 def validate_partition(
-    layout: DropLayout, folder: Path, partition: int, duplicates: dict[str, dict[str, pl.Series]]
+    layout: DropLayout,
+    split: SplitFiles,
+    partition: int,
+    duplicates: dict[str, dict[str, pl.Series]],
 ) -> DropValidation:
     """Validate one partition's rows of every table, parents first."""
 
@@ -343,7 +417,7 @@ def validate_partition(
         spec = table_files.spec
         schema: dict[str, pl.DataType] = dict.fromkeys(spec.read_columns, pl.String())
         schema.update({FILE_COLUMN: pl.Categorical(), ROW_COLUMN: pl.UInt32()})
-        return partition_frame(folder, spec.name, partition, schema)
+        return partition_frame(split, spec.name, partition, schema)
 
     return validate_drop(
         layout, read_table=read_partition, duplicated_keys=duplicates, hint_customers=False
