@@ -1191,12 +1191,14 @@ def test_removed_temporary_folder_stops_run(
 
     def write_removing(run: chunked.ChunkedRun, spec: Any, frame: pl.DataFrame, seed: int) -> None:
         if spec.name == "phones" and not removed:
+            assert run.folder.parent == tmp_path, run.folder
             shutil.rmtree(run.folder)
             removed.append(run.folder)
         write_encoded(run, spec, frame, seed)
 
     def link_removing(run: chunked.ChunkedRun, *arguments: Any) -> None:
         link_associations(run, *arguments)
+        assert run.folder.parent == tmp_path, run.folder
         shutil.rmtree(run.folder)
         removed.append(run.folder)
 

@@ -208,9 +208,16 @@ def test_shared_pkid_hash_still_finds_duplicates(
     assert checks == [("unique_key(user_pkid)", 2)]
 
 
-def remove_users_file(split: partitioned.SplitFiles) -> None:
-    """Remove one partition file of the users, as a clean-up by someone else would."""
-    next((split.root / "users").glob("*/*.parquet")).unlink()
+def remove_temporary(path: Path, tmp_path: Path) -> None:
+    """Remove a folder or file of a run's temporary folder under ``tmp_path``, as a clean-up by
+    someone else would. Anything else is refused: the tests run as root in CI."""
+    if tmp_path.resolve() not in path.resolve().parents:
+        message = f"refusing to remove {path}, which is outside {tmp_path}"
+        raise AssertionError(message)
+    if path.is_dir():
+        shutil.rmtree(path)
+    else:
+        path.unlink()
 
 
 @pytest.mark.parametrize("removal", ["folder before partition 2", "one users file", "split"])
@@ -225,17 +232,18 @@ def test_removed_partition_files_stop_run(
     def validate_removing(
         layout: Any, split: partitioned.SplitFiles, partition: int, *rest: Any
     ) -> Any:
+        assert isinstance(split, partitioned.SplitFiles)
         if removal == "folder before partition 2" and partition == 1:
-            shutil.rmtree(split.root)
+            remove_temporary(split.root, tmp_path)
             removed.append(removal)
         if removal == "one users file" and not removed:
-            remove_users_file(split)
+            remove_temporary(next((split.root / "users").glob("*/*.parquet")), tmp_path)
             removed.append(removal)
         return validate_partition(layout, split, partition, *rest)
 
     def scan_removing(table_files: Any) -> pl.LazyFrame:
         if table_files.spec.name == "phones" and not removed:
-            shutil.rmtree(next(tmp_path.iterdir()))
+            remove_temporary(next(tmp_path.iterdir()), tmp_path)
             removed.append(removal)
         return scan_table(table_files)
 
