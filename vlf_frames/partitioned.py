@@ -223,6 +223,9 @@ class SplitFiles:
     A run whose temporary files are removed by someone else must stop: a missing partition
     would count as empty. The folder itself is recognised by its device and inode, because a
     sink that writes after the removal makes it again.
+
+    NOTE: a file removed while its own table is still being split is not noticed, and its
+    rows are lost; counting the rows of each split would find it, at the cost of a pass.
     """
 
     def __init__(self, root: Path) -> None:
