@@ -211,6 +211,27 @@ class PartFiles:
             self.written.add(path)
         self.open[path][1].write_table(rows)
 
+    def read(
+        self,
+        folder: Path,
+        partition: int,
+        schema: pl.Schema,
+        columns: Sequence[str] | None = None,
+    ) -> pl.DataFrame:
+        """Read one part of an encoded table, or only some of its columns. A part that no row
+        went to is empty; one that was written and is gone stops the run."""
+        path = folder / f"{partition}.arrow"
+        names = list(schema) if columns is None else list(columns)
+        if path not in self.written:
+            return pl.DataFrame(schema={name: schema[name] for name in names})
+        try:
+            scan = pl.scan_ipc(path).select(restored_column(name, schema[name]) for name in names)
+            return scan.collect()
+        except (OSError, pl.exceptions.PolarsError) as error:
+            if not path.exists():
+                raise removed_files_error(self.root) from error
+            raise
+
     def close(self) -> None:
         """Wait for the writes, and finish the open files, so that they can be read.
 
@@ -618,28 +639,6 @@ def restored_column(name: str, dtype: pl.DataType) -> pl.Expr:
     return pl.col(name)
 
 
-def read_pieces(
-    files: PartFiles,
-    folder: Path,
-    partition: int,
-    schema: pl.Schema,
-    columns: Sequence[str] | None = None,
-) -> pl.DataFrame:
-    """Read one part of an encoded table, or only some of its columns. A part that no row went
-    to is empty; one that was written and is gone stops the run."""
-    path = folder / f"{partition}.arrow"
-    names = list(schema) if columns is None else list(columns)
-    if path not in files.written:
-        return pl.DataFrame(schema={name: schema[name] for name in names})
-    try:
-        scan = pl.scan_ipc(path).select(restored_column(name, schema[name]) for name in names)
-        return scan.collect()
-    except (OSError, pl.exceptions.PolarsError) as error:
-        if not path.exists():
-            raise removed_files_error(files.root) from error
-        raise
-
-
 def check_primary_keys(run: ChunkedRun) -> None:
     """Raise ``InvalidRowsError`` when a primary key occurs twice in its table."""
     started = time.perf_counter()
@@ -651,9 +650,7 @@ def check_primary_keys(run: ChunkedRun) -> None:
             schema = pl.Schema({column: pl.UInt64()})
             repeated = pl.concat(
                 [
-                    repeated_values(
-                        read_pieces(run.files, folder, partition, schema).get_column(column)
-                    )
+                    repeated_values(run.files.read(folder, partition, schema).get_column(column))
                     for partition in range(run.key_parts)
                 ]
             )
@@ -684,7 +681,7 @@ def check_unique_keys(run: ChunkedRun) -> None:
             schema = pl.Schema({column: pl.UInt128()})
             for partition in range(run.key_parts):
                 folder = run.folder / KEYS_FOLDER / f"{name}.{column}"
-                require_distinct(read_pieces(run.files, folder, partition, schema), name, column)
+                require_distinct(run.files.read(folder, partition, schema), name, column)
     run.add_time("validation", started)
 
 
@@ -709,9 +706,7 @@ def count_parts(
 
     def standalone_phones(partition: int) -> pl.DataFrame:
         started = time.perf_counter()
-        phones = read_pieces(
-            run.files, run.folder / "phones", partition, schemas["phones"], PHONE_COLUMNS
-        )
+        phones = run.files.read(run.folder / "phones", partition, schemas["phones"], PHONE_COLUMNS)
         counts = rules.standalone_phone_columns(phones, owned).collect()
         run.add_time("rules", started)
         return counts
@@ -773,8 +768,7 @@ def link_associations(
 
     def links(partition: int) -> pl.DataFrame:
         started = time.perf_counter()
-        phones = read_pieces(
-            run.files,
+        phones = run.files.read(
             run.folder / "phones",
             partition,
             schemas["phones"],
@@ -785,8 +779,8 @@ def link_associations(
         require_distinct(phones, "phones", rules.DEVICE_KEY)
         run.add_time("validation", started)
         started = time.perf_counter()
-        associations = read_pieces(
-            run.files, run.folder / "associated_devices", partition, schemas["associated_devices"]
+        associations = run.files.read(
+            run.folder / "associated_devices", partition, schemas["associated_devices"]
         )
         linked = rules.association_links(phones.lazy(), associations.lazy()).collect()
         run.add_time("rules", started)
@@ -814,10 +808,10 @@ def count_users(
     def counted(partition: int) -> tuple[pl.DataFrame, pl.DataFrame, pl.Series]:
         started = time.perf_counter()
         tables = {
-            name: read_pieces(run.files, run.folder / name, partition, schemas[name]).lazy()
+            name: run.files.read(run.folder / name, partition, schemas[name]).lazy()
             for name in (*rules.ACCOUNT_TABLES, *CUSTOMER_TABLES, OWNER_LINKS, ASSOCIATION_LINKS)
         }
-        users = read_pieces(run.files, run.folder / "users", partition, schemas["users"])
+        users = run.files.read(run.folder / "users", partition, schemas["users"])
         run.add_time("rules", started)
         started = time.perf_counter()
         require_distinct(users, "users", rules.USER_KEY)

@@ -253,11 +253,13 @@ class SplitFiles:
     def present(self, folder: Path) -> list[Path]:
         """Return the files of a partition folder, after checking that none was removed."""
         self.check()
-        recorded = self.files.get(folder, frozenset())
+        recorded = self.files.get(folder)
+        if not recorded:
+            return []
         try:
-            current = {file.name for file in folder.iterdir()} if recorded else set()
-        except FileNotFoundError:
-            current = set()
+            current = {file.name for file in folder.iterdir()}
+        except FileNotFoundError as error:
+            raise removed_files_error(self.root) from error
         if not recorded <= current:
             raise removed_files_error(self.root)
         return [folder / name for name in sorted(recorded)]
