@@ -33,6 +33,7 @@ from cli_runner import (
     start_cli,
 )
 from drop_builder import account, phone, site, user, write_drop
+from temporary_files import remove_temporary
 
 from vlf_frames import chunked, partitioned, reading, stopping
 from vlf_frames.chunked import build_report_chunked
@@ -1191,15 +1192,13 @@ def test_removed_temporary_folder_stops_run(
 
     def write_removing(run: chunked.ChunkedRun, spec: Any, frame: pl.DataFrame, seed: int) -> None:
         if spec.name == "phones" and not removed:
-            assert run.folder.parent == tmp_path, run.folder
-            shutil.rmtree(run.folder)
+            remove_temporary(run.folder, tmp_path)
             removed.append(run.folder)
         write_encoded(run, spec, frame, seed)
 
     def link_removing(run: chunked.ChunkedRun, *arguments: Any) -> None:
         link_associations(run, *arguments)
-        assert run.folder.parent == tmp_path, run.folder
-        shutil.rmtree(run.folder)
+        remove_temporary(run.folder, tmp_path)
         removed.append(run.folder)
 
     if stage == "encoding":

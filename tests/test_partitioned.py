@@ -11,6 +11,7 @@ from typing import Any
 import polars as pl
 import pytest
 from drop_builder import customer, phone, site, user, write_drop
+from temporary_files import remove_temporary
 
 from vlf_frames import partitioned
 from vlf_frames.errors import InvalidInputError, OutputError
@@ -206,18 +207,6 @@ def test_shared_pkid_hash_still_finds_duplicates(
 
     checks = [(item.check, item.failing_rows) for item in error.value.findings]
     assert checks == [("unique_key(user_pkid)", 2)]
-
-
-def remove_temporary(path: Path, tmp_path: Path) -> None:
-    """Remove a folder or file of a run's temporary folder under ``tmp_path``, as a clean-up by
-    someone else would. Anything else is refused: the tests run as root in CI."""
-    if tmp_path.resolve() not in path.resolve().parents:
-        message = f"refusing to remove {path}, which is outside {tmp_path}"
-        raise AssertionError(message)
-    if path.is_dir():
-        shutil.rmtree(path)
-    else:
-        path.unlink()
 
 
 @pytest.mark.parametrize("removal", ["folder before partition 2", "one users file", "split"])
