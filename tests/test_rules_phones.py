@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import polars as pl
 import pytest
 from drop_builder import (
     association,
@@ -19,6 +20,8 @@ from drop_builder import (
     user,
     write_drop,
 )
+
+from vlf_frames import rules
 
 ONE_PHONE = "One Phone (No VM & No WebEx & No Spark)"
 UCM_USER = "UCM User (No Phone & No EM & No VM & No WebEx & No SNR & No Spark)"
@@ -391,3 +394,26 @@ def test_association_to_unknown_phone_links_nothing(tmp_path: Path) -> None:
     )
 
     assert nonzero_counts(report_row(drop)) == {UCM_USER: 1}
+
+
+@pytest.mark.parametrize("users", [3, 2**32], ids=["64-bit-links", "128-bit-links"])
+def test_phone_links_packed_for_any_user_count(users: int) -> None:
+    # A part of 2**30 users or more packs its links in 128 bits. The frames stand in for
+    # resolved links, because no test can hold that many users.
+    high = users - 1
+    owners = pl.DataFrame(
+        {"user_id": [0, high, None], "phone_id": [7, 2**32 - 1, 5], "count_role": [1, 2, 1]},
+        schema={"user_id": pl.UInt32, "phone_id": pl.UInt32, "count_role": pl.UInt8},
+    )
+    associations = pl.DataFrame(
+        {
+            "user_id": [0, high, 0, 1],
+            "phone_id": [7, 2**32 - 1, 3, None],
+            "count_role": [1, 2, 0, None],
+        },
+        schema={"user_id": pl.UInt32, "phone_id": pl.UInt32, "count_role": pl.UInt8},
+    )
+
+    ownership = rules.phone_ownership(owners, associations, users)
+
+    assert ownership.rows() == [(0, 3, 0), (0, 7, 1), (high, 2**32 - 1, 2)]

@@ -273,9 +273,8 @@ class ChunkedRun:
     timings: dict[str, float] = field(default_factory=dict)
     rows_read: dict[str, int] = field(default_factory=dict)
     customers: pl.DataFrame = field(default_factory=pl.DataFrame)
-    # The phones read so far, and the class flags of each, in phone_id order.
+    # The number of phones read so far: the phone_id of the next one.
     phone_count: int = 0
-    classes: list[rules.PhoneClasses] = field(default_factory=list)
     files: PartFiles = field(init=False)
     timing_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -547,7 +546,6 @@ def write_encoded(run: ChunkedRun, spec: TableSpec, frame: pl.DataFrame, seed: i
     encoded_rows, hashes = pl.collect_all([encoded, key_hashes(rows, keys)])
     if spec.name == "phones":
         run.phone_count += encoded_rows.height
-        run.classes.append(rules.PhoneClasses.of(encoded_rows.get_column("device_class")))
         links = rules.owner_links(encoded_rows.lazy()).collect()
         write_parts(run, OWNER_LINKS, links, rules.USER_KEY)
         encoded_rows = encoded_rows.drop(rules.OWNER_KEY)
@@ -772,7 +770,7 @@ def link_associations(
             run.folder / "phones",
             partition,
             schemas["phones"],
-            [rules.DEVICE_KEY, rules.PHONE_ID],
+            [rules.DEVICE_KEY, rules.PHONE_ID, "device_class"],
         )
         run.add_time("rules", started)
         started = time.perf_counter()
@@ -803,7 +801,6 @@ def count_users(
 
     Return the summed counts per customer and the dangling reference counts.
     """
-    classes = rules.PhoneClasses.concat(run.classes)
 
     def counted(partition: int) -> tuple[pl.DataFrame, pl.DataFrame, pl.Series]:
         started = time.perf_counter()
@@ -825,7 +822,7 @@ def count_users(
             sites=tables["sites"],
             phone_server_phones=tables["phone_server_phones"],
         )
-        result = rules.user_counts(part, classes)
+        result = rules.user_counts(part)
         run.add_time("rules", started)
         return result
 
@@ -874,6 +871,12 @@ def encoded_schemas() -> dict[str, pl.Schema]:
     # The phones' owner keys are written as owner links.
     phone_columns = {name: dtype for name, dtype in phones.items() if name != rules.OWNER_KEY}
     schemas["phones"] = pl.Schema({rules.PHONE_ID: pl.UInt32(), **phone_columns})
-    links = pl.Schema({rules.USER_KEY: phones[rules.DEVICE_KEY], rules.PHONE_ID: pl.UInt32()})
+    links = pl.Schema(
+        {
+            rules.USER_KEY: phones[rules.DEVICE_KEY],
+            rules.PHONE_ID: pl.UInt32(),
+            rules.COUNT_ROLE: pl.UInt8(),
+        }
+    )
     schemas[OWNER_LINKS] = schemas[ASSOCIATION_LINKS] = links
     return schemas
