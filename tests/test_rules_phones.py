@@ -397,7 +397,7 @@ def test_association_to_unknown_phone_links_nothing(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("users", [3, 2**32], ids=["64-bit-links", "128-bit-links"])
-def test_phone_links_packed_for_any_user_count(users: int) -> None:
+def test_links_packed_for_any_user_count(users: int) -> None:
     # A part of 2**30 users or more packs its links in 128 bits. The frames stand in for
     # resolved links, because no test can hold that many users.
     high = users - 1
