@@ -20,8 +20,9 @@ A thread of its own splits the encoded rows into parts and appends them to the f
 the next chunk is read and encoded. Then the drop is counted in three passes over the parts.
 Each pass loads ``PART_WORKERS`` parts at a time, however large a customer is:
 
-1. per device part, each association gets the phone_id of the phone it names, and these links
-   are written to the user part of their user key;
+1. per device part, each association gets the phone_id of the phone it names and how that
+   phone enters a phone count (its count role), and these links are written to the user part
+   of their user key;
 2. per user part, the users are counted with their links, profiles and accounts, and the phones
    that belong to a user are marked in one flag per phone;
 3. per device part, the phones that belong to no user are counted.

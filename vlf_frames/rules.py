@@ -124,7 +124,6 @@ SERVICE_TABLES = {
 MICROSOFT_FLAGS = ("teams", "enterprise_voice", "o365_licensed", "cisco_integrated")
 # Tables whose userid links a profile or account to a user.
 ACCOUNT_TABLES = (*SERVICE_TABLES.values(), "contact_center_agents", "microsoft_accounts")
-SOURCE = "source"
 
 
 def encode_table(name: str, frame: pl.LazyFrame, seed: int) -> pl.LazyFrame:
@@ -345,10 +344,10 @@ def linked_account_tables(
     """
     keys = pl.concat([accounts[table].select(USER_KEY) for table in ACCOUNT_TABLES])
     resolved = resolve_users(keys.lazy(), users, maintain_order="left").collect()
-    # Validation has checked that no two users share a key, so each key matches once at most,
-    # and the user_ids are in the order of the stacked keys.
+    # Validation has checked that no two users share a key, so the join returns one row per
+    # key, and it keeps the order of the keys.
     if resolved.height != keys.height:
-        raise AssertionError("A profile or account matched several users, which validation refuses")
+        raise AssertionError("A profile or account matched several users, which validation rejects")
     user_ids = resolved.get_column(USER_ID)
     linked = {}
     offset = 0
@@ -658,7 +657,7 @@ def user_counts(part: UserPart) -> tuple[pl.DataFrame, pl.DataFrame, pl.Series]:
     )
     dangling_links = dangling_phone_links(owners, associations)
     ownership = phone_ownership(owners, associations, users.height)
-    # The largest tables are freed before the accounts are linked, which lowers the peak.
+    # The resolved links are freed before the accounts are linked, which lowers the peak.
     del owners, associations
     accounts = pl.collect_all([part.accounts[table] for table in ACCOUNT_TABLES])
     linked = linked_account_tables(dict(zip(ACCOUNT_TABLES, accounts, strict=True)), lookup)
@@ -682,17 +681,30 @@ def summed_counts(counts: list[pl.LazyFrame]) -> pl.LazyFrame:
     """Add up frames of counts that have one row per customer code. A column or code that a
     frame lacks adds nothing.
 
-    The frames are stacked and grouped by code once. For the nine frames of a part of 420,000
-    users, that took 6 ms against 27 ms for joining them one after the other on the code
-    (Polars 2.1).
+    The frames are joined one after the other on the code. Stacking them took the width of
+    all their columns for every row of every frame, which grows with the number of customers.
     """
-    if not counts:
+    total: pl.LazyFrame | None = None
+    for frame in counts:
+        added = frame.select(CODE, pl.exclude(CODE).cast(pl.Int64))
+        if total is None:
+            total = added
+            continue
+        present = set(total.collect_schema().names()) - {CODE}
+        shared = [name for name in added.collect_schema().names() if name in present]
+        joined = total.join(
+            added, on=CODE, how="full", coalesce=True, suffix=ADDED_SUFFIX, validate="1:1"
+        )
+        total = joined.with_columns(
+            pl.sum_horizontal(name, f"{name}{ADDED_SUFFIX}").alias(name) for name in shared
+        ).drop(f"{name}{ADDED_SUFFIX}" for name in shared)
+    if total is None:
         return pl.LazyFrame(schema={CODE: pl.UInt64})
-    stacked = pl.concat(
-        [frame.select(CODE, pl.exclude(CODE).cast(pl.Int64)) for frame in counts],
-        how="diagonal",
-    )
-    return stacked.group_by(CODE).agg(pl.exclude(CODE).sum())
+    return total.with_columns(pl.exclude(CODE).fill_null(0))
+
+
+# Suffix of a count column while it is added to the same column of another frame.
+ADDED_SUFFIX = "__added"
 
 
 def owned_phones(phone_count: int) -> pl.Series:
