@@ -23,8 +23,10 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib.metadata
 import json
 import os
+import platform
 import re
 import statistics
 import subprocess
@@ -523,6 +525,7 @@ def main(argv: list[str] | None = None) -> int:
     ours = by_name.get("ours")
     duckdb = by_name.get("duckdb")
     scan = by_name.get("scan floor")
+    console.print(f"machine: {machine_description()}", highlight=False)
     console.print(results_table(programs, subscribers))
     console.print(
         f"wall time  ours / duckdb: {ratio(ours, duckdb)}   ours / scan floor: "
@@ -555,6 +558,27 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if comparison.first_differences else 0
 
 
+def machine_description() -> str:
+    """Return the processor, cores, memory and library versions, so that figures taken on
+    different machines are not compared as if they were one."""
+    processor = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        models = re.findall(r"^model name\s*:\s*(.+)$", cpuinfo.read_text(), re.MULTILINE)
+        processor = models[0].strip() if models else processor
+    parts = [processor, f"{os.cpu_count()} cores"]
+    if hasattr(os, "sysconf") and "SC_PHYS_PAGES" in os.sysconf_names:
+        memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        parts.append(f"{memory / 2**30:.1f} GiB")
+    versions = [f"Python {platform.python_version()}", f"Polars {pl.__version__}"]
+    for name in ("pyarrow", "duckdb"):
+        try:
+            versions.append(f"{name} {importlib.metadata.version(name)}")
+        except importlib.metadata.PackageNotFoundError:
+            versions.append(f"{name} not installed")
+    return ", ".join(parts) + "; " + ", ".join(versions)
+
+
 def _save_results(drop: Path, subscribers: int, programs: list[Measurement], match: str) -> None:
     """Write the raw figures to benchmarks/results/ (not tracked by git) for later tables."""
     RESULTS_DIR.mkdir(exist_ok=True)
@@ -570,6 +594,7 @@ def _save_results(drop: Path, subscribers: int, programs: list[Measurement], mat
         "subscribers": subscribers,
         "reports_match": match,
         "cpu_count": os.cpu_count(),
+        "machine": machine_description(),
         "programs": {
             measurement.name: {
                 "runs": [
