@@ -157,6 +157,22 @@ def test_rerun_names_replaced_report(tmp_path: Path) -> None:
     assert (output_dir / FULL_REPORT_NAME).read_text(encoding="utf-8").startswith("#Platform ID")
 
 
+def test_folder_named_like_report_rejected(tmp_path: Path) -> None:
+    """A folder at the report's path stops the run with exit code 3 and a next step."""
+    output_dir = tmp_path / "out"
+    (output_dir / FULL_REPORT_NAME).mkdir(parents=True)
+
+    result = run_cli("report", good_drop(tmp_path), "--output-dir", output_dir, *FULL_OPTIONS)
+
+    assert result.returncode == 3, outcome(result)
+    assert str(output_dir / FULL_REPORT_NAME) in result.stderr
+    assert "Is a directory" in result.stderr
+    assert "pass another --output-dir" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert (output_dir / FULL_REPORT_NAME).is_dir()
+    assert written_files(output_dir) == [FULL_REPORT_NAME]
+
+
 def test_default_date_time_is_now(tmp_path: Path) -> None:
     output_dir = tmp_path / "out"
     started = datetime.now(UTC).replace(second=0, microsecond=0)
@@ -344,7 +360,7 @@ USAGE_CASES = {
     ),
     "date-time-no-such-day": UsageCase(
         (*options_without("--date-time"), "--date-time", "2026-02-30 12:00"),
-        ("2026-02-30 12:00", "YYYY-MM-DD HH:MM"),
+        ("'2026-02-30 12:00' from option --date-time", "no such date or time exists"),
     ),
     "date-time-iso-separator": UsageCase(
         (*options_without("--date-time"), "--date-time", "2026-01-31T23:59"),

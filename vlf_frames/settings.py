@@ -98,7 +98,11 @@ def parse_date_time(text: str, source: str) -> datetime:
     try:
         parsed = datetime.strptime(text.strip(), DATE_TIME_FORMAT)
     except ValueError:
-        raise invalid from None
+        raise ConfigError(
+            f"Invalid date_time {text!r} from {source}: it has the form YYYY-MM-DD HH:MM, but "
+            "no such date or time exists. Give a real date and time in UTC, for example "
+            "2026-01-31 23:59."
+        ) from None
     return parsed.replace(tzinfo=UTC)
 
 

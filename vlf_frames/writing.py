@@ -85,7 +85,10 @@ def write_atomically(path: Path, text: str, *, private: bool = False) -> None:
     except OSError as error:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
-        raise OutputError(f"Cannot write {str(path)!r}: {error.strerror}.") from error
+        raise OutputError(
+            f"Cannot write {str(path)!r}: {error.strerror}. Move away a folder of that name, "
+            "check that its folder has room and write permission, or pass another --output-dir."
+        ) from error
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
