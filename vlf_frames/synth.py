@@ -35,6 +35,7 @@ import unicodedata
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Literal
 
@@ -135,9 +136,17 @@ _MIX1 = 0xBF58476D1CE4E5B9
 _MIX2 = 0x94D049BB133111EB
 _MAC_MULTIPLIER = 0x5DEECE66D  # odd, so x -> (x * multiplier + offset) mod 2**48 is a bijection
 _MAC_OFFSET = 0x00AB12CD34EF
-# Hex digits of every 16-bit value: one lookup formats four digits.
-_HEX_LOWER = pl.Series([f"{value:04x}" for value in range(1 << 16)])
-_HEX_UPPER = pl.Series([f"{value:04X}" for value in range(1 << 16)])
+
+
+@cache
+def _hex_digits(*, upper: bool) -> pl.Series:
+    """Return the four hex digits of every 16-bit value, so that one lookup formats a group.
+
+    It is built on first use: building it takes about 0.1 s, which every command would pay at
+    start-up if it were built on import.
+    """
+    spec = "04X" if upper else "04x"
+    return pl.Series([format(value, spec) for value in range(1 << 16)])
 
 
 @dataclass(frozen=True)
@@ -208,7 +217,7 @@ class _Random:
 
 def _hex(value: pl.Expr, group_count: int, *, upper: bool = False) -> pl.Expr:
     """Format the low ``group_count`` 16-bit groups of a UInt64 as hex, most significant first."""
-    table = _HEX_UPPER if upper else _HEX_LOWER
+    table = _hex_digits(upper=upper)
     parts = [
         pl.lit(table).gather((value // _u64(1 << (16 * position))) % _u64(1 << 16))
         for position in reversed(range(group_count))
