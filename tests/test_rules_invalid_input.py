@@ -265,10 +265,54 @@ def test_unknown_customer_close_match_named(
     unknown = [finding for finding in error.value.findings if finding.check == "known_customer"]
     assert {finding.table for finding in unknown} == {"sites", "users"}
     for finding in unknown:
+        assert "as listed under customers" not in finding.fix
         if hint is None:
             assert "customers has" not in finding.fix
         else:
             assert hint in finding.fix
+
+
+@pytest.mark.parametrize("build", [build_report, build_in_two_partitions])
+def test_invalid_customer_row_named_as_cause(
+    tmp_path: Path, build: Callable[[Path], ReportResult]
+) -> None:
+    """The rows of a customer whose own row is invalid point to that row."""
+    customers = [
+        customer("C1", public_sector="maybe"),
+        customer("C2"),
+        customer("C3", inactive_billing="perhaps"),
+    ]
+    users = [
+        user("anna"),
+        user("bert", site="S2", customer="C2"),
+        user("cleo", site="S3", customer="C3"),
+    ]
+    sites = [site("S1"), site("S2", customer="C2"), site("S3", customer="C3")]
+    drop = write_drop(tmp_path, customers=customers, sites=sites, users=users)
+
+    with pytest.raises(InvalidDropError) as error:
+        build(drop)
+
+    findings = error.value.findings
+    assert findings[0].table == "customers"
+    unknown = [finding for finding in findings if finding.check == "known_customer"]
+    assert {finding.table for finding in unknown} == {"sites", "users"}
+    for finding in unknown:
+        assert "The rows of customers for 'C1', 'C3' are invalid themselves" in finding.fix
+        assert "'C2'" not in finding.fix
+
+
+def test_one_invalid_customer_row_named(tmp_path: Path) -> None:
+    customers = [customer("C1", public_sector="maybe")]
+    drop = write_drop(tmp_path, customers=customers, users=[user("anna")])
+
+    with pytest.raises(InvalidDropError) as error:
+        build_report(drop)
+
+    unknown = [finding for finding in error.value.findings if finding.check == "known_customer"]
+    assert {finding.table for finding in unknown} == {"sites", "users"}
+    for finding in unknown:
+        assert "The row of customers for 'C1' is invalid itself: fix it first" in finding.fix
 
 
 @pytest.mark.parametrize("pkid", ["C2\x00", "C2\n", "\ufeffC2", "C2\u200b", "C\u20282"])

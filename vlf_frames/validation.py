@@ -228,19 +228,51 @@ HINT_PAIRS = 3
 def with_customer_hint(
     findings: list[Finding], unknown_customers: list[pl.Series], customer_pkids: list[pl.Series]
 ) -> list[Finding]:
-    """Add to the findings of unknown customers the pkids of customers that differ from an
-    unknown one only by case or by characters that a reader cannot see.
+    """Add to the findings of unknown customers the customers whose own rows are invalid, and
+    the pkids of customers that differ from an unknown one only by case or by characters that
+    a reader cannot see.
 
-    Pkids are compared exactly, so a customer row whose pkid carries a NUL byte or a trailing
-    space names another customer than the rows that refer to it, and the two look the same.
-    ``customer_pkids`` are those of every row of customers, because such a row may itself be
-    invalid.
+    One invalid customer row fails every row that refers to it, in every table, so the hint
+    points to the cause. Pkids are compared exactly, so a customer row whose pkid carries a NUL
+    byte or a trailing space names another customer than the rows that refer to it, and the
+    two look the same. ``customer_pkids`` are those of every row of customers, valid or not.
     """
     if not unknown_customers or not customer_pkids:
         return findings
-    visible = look_alike_key("pkid").alias("visible")
     unknown = pl.DataFrame({"pkid": pl.concat(unknown_customers).unique()})
     known = pl.DataFrame({"pkid": pl.concat(customer_pkids).unique()})
+    hint = invalid_customers_hint(unknown, known) + look_alike_customers_hint(unknown, known)
+    if not hint:
+        return findings
+    return [
+        replace(finding, fix=finding.fix + hint) if finding.check == "known_customer" else finding
+        for finding in findings
+    ]
+
+
+def invalid_customers_hint(unknown: pl.DataFrame, known: pl.DataFrame) -> str:
+    """Return the hint that names the referenced customers whose rows in customers are
+    invalid, or an empty string."""
+    invalid = unknown.join(known, on="pkid", how="semi").sort("pkid").get_column("pkid")
+    if invalid.is_empty():
+        return ""
+    named = ", ".join(repr(pkid) for pkid in invalid.head(HINT_PAIRS))
+    if invalid.len() == 1:
+        return (
+            f". The row of customers for {named} is invalid itself: fix it first, as listed "
+            "under customers"
+        )
+    more = f" and {invalid.len() - HINT_PAIRS:,} more" if invalid.len() > HINT_PAIRS else ""
+    return (
+        f". The rows of customers for {named}{more} are invalid themselves: fix them first, "
+        "as listed under customers"
+    )
+
+
+def look_alike_customers_hint(unknown: pl.DataFrame, known: pl.DataFrame) -> str:
+    """Return the hint that pairs unknown pkids with customers' pkids that look the same, or
+    an empty string."""
+    visible = look_alike_key("pkid").alias("visible")
     pairs = (
         unknown.with_columns(visible)
         .join(known.with_columns(visible), on="visible")
@@ -248,7 +280,7 @@ def with_customer_hint(
         .sort("pkid")
     )
     if pairs.is_empty():
-        return findings
+        return ""
     pair_texts = ", ".join(
         f"{known_pkid!r} where other tables have {unknown_pkid!r}"
         for unknown_pkid, _, known_pkid in pairs.head(HINT_PAIRS).iter_rows()
@@ -256,14 +288,10 @@ def with_customer_hint(
     more = ""
     if pairs.height > HINT_PAIRS:
         more = f" and {pairs.height - HINT_PAIRS:,} more such pairs"
-    hint = (
+    return (
         f". customers has {pair_texts}{more}: they differ only by case, white space or "
         "invisible characters, so export the pkid in one form everywhere"
     )
-    return [
-        replace(finding, fix=finding.fix + hint) if finding.check == "known_customer" else finding
-        for finding in findings
-    ]
 
 
 def site_key() -> pl.Expr:
