@@ -224,8 +224,8 @@ class SplitFiles:
     would count as empty. The folder itself is recognised by its device and inode, because a
     sink that writes after the removal makes it again.
 
-    NOTE: a file removed while its own table is still being split is not noticed, and its
-    rows are lost; counting the rows of each split would find it, at the cost of a pass.
+    NOTE: a file removed while its own table is still being split is not noticed, so its rows
+    are lost. Counting the rows of each split would find it, at the cost of one more pass.
     """
 
     def __init__(self, root: Path) -> None:

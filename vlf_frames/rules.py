@@ -56,8 +56,8 @@ ANALOG_PRODUCTS = (
 # Classes that count towards a user's phone count; Spark Remote Devices count only as a fallback.
 COUNTED_CLASSES = (DeviceClass.PHONE.value, DeviceClass.ANALOG.value)
 PHONES_PER_LICENSE = 10
-# How a phone enters the phone count of a user it belongs to: it counts, it counts only as a
-# fallback (Spark Remote Devices), or it does not count.
+# The role of a phone in the phone count of a user it belongs to: counted, counted only as a
+# fallback (Spark Remote Devices), or not counted.
 COUNT_ROLE = "count_role"
 NOT_COUNTED, COUNTED, FALLBACK = 0, 1, 2
 # Bits of a phone_id and of a count role in a packed phone link (see ``phone_ownership``).
