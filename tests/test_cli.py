@@ -1028,6 +1028,70 @@ def test_interrupt_while_starting(tmp_path: Path, delay: float) -> None:
     assert process.returncode in (128 + signal.SIGINT, -signal.SIGINT), stderr
 
 
+# Runs the console command, and sends the process a SIGINT while Python imports pandera, which
+# the commands import after Polars.
+INTERRUPT_DURING_IMPORT = """
+import os, signal, sys
+from importlib.abc import MetaPathFinder
+
+class InterruptOnImport(MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == "pandera":
+            os.kill(os.getpid(), signal.SIGINT)
+        return None
+
+sys.meta_path.insert(0, InterruptOnImport())
+from vlf_frames.console import run
+run()
+"""
+
+
+def test_interrupt_during_import_stops_run(tmp_path: Path) -> None:
+    """A Ctrl-C while the commands are imported stops the run before it reads the drop."""
+    output_dir = tmp_path / "out"
+    arguments = ["report", good_drop(tmp_path), "--output-dir", output_dir, *FULL_OPTIONS]
+
+    result = subprocess.run(
+        [sys.executable, "-c", INTERRUPT_DURING_IMPORT, *map(str, arguments)],
+        capture_output=True,
+        text=True,
+        env=cli_environment(),
+        check=False,
+    )
+
+    assert result.returncode == 128 + signal.SIGINT, outcome(result)
+    assert result.stderr == "error: Interrupted; no report was written.\n"
+    assert not output_dir.exists()
+
+
+# Ends a run with ``--help``, then sends itself a SIGINT, as a Ctrl-C while the process exits.
+HELP_THEN_INTERRUPT = """
+import os, signal, sys
+from vlf_frames import cli
+sys.argv = ["vlf-frames", "--help"]
+try:
+    cli.run()
+except SystemExit as end:
+    os.kill(os.getpid(), signal.SIGINT)
+    print("exit code", end.code, file=sys.stderr)
+"""
+
+
+def test_interrupt_after_help_keeps_exit_code() -> None:
+    """A Ctrl-C after the help has been printed leaves the exit code of ``--help`` alone."""
+    result = subprocess.run(
+        [sys.executable, "-c", HELP_THEN_INTERRUPT],
+        capture_output=True,
+        text=True,
+        env=cli_environment(),
+        check=False,
+    )
+
+    assert result.stdout.startswith("usage: vlf-frames"), result.stdout
+    assert result.stderr == "exit code 0\n"
+    assert result.returncode == 0
+
+
 # Prints the allocator settings that the console command has left in the environment of the
 # process, after Polars has been imported.
 ALLOCATOR_PROBE = """

@@ -9,6 +9,7 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
+from types import ModuleType
 
 from vlf_frames import __version__, stopping
 from vlf_frames.errors import DropError, ExitCode, VlfError
@@ -41,9 +42,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module_name in COMMAND_MODULES:
-        importlib.import_module(module_name).register(subparsers)
+    for module in import_commands():
+        module.register(subparsers)
     return parser
+
+
+def import_commands() -> list[ModuleType]:
+    """Import the modules of the commands; after the first call, Python returns them at once."""
+    return [importlib.import_module(module_name) for module_name in COMMAND_MODULES]
 
 
 def add_verbosity_options(parser: argparse.ArgumentParser) -> None:
@@ -69,10 +75,14 @@ def run() -> None:
     A signal that comes after the run has ended is ignored, so it cannot kill a run that has
     written its report, or change the exit code of a stopped one. A handler that only records
     did not do: in trials, a second SIGINT during Python's shutdown still killed a stopped run.
+    ``--help`` and ``--version`` end the run inside ``main``, so the signals are ignored in a
+    ``finally``.
     """
-    code = main(restore_signals=False)
-    for signum in STOP_SIGNALS:
-        signal.signal(signum, signal.SIG_IGN)
+    try:
+        code = main(restore_signals=False)
+    finally:
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, signal.SIG_IGN)
     sys.exit(code)
 
 

@@ -1,7 +1,9 @@
 """The ``vlf-frames`` console command.
 
-Importing Polars, pandera and the commands takes a few tenths of a second, and a Ctrl-C in that
-time ended in a traceback of the import. This module imports them only inside a handler.
+Importing Polars, pandera and the commands takes a few tenths of a second. A Ctrl-C in that time
+ended in a traceback of the import, or, inside the start of a compiled module, in an unrelated
+error such as "TypeError: expected a message argument". So while they are imported, a Ctrl-C is
+only recorded, and the command exits once the imports are done.
 """
 
 from __future__ import annotations
@@ -34,13 +36,24 @@ def run() -> None:
     """Run the command line, and exit with 130 on a Ctrl-C that comes before it has started."""
     os.environ.setdefault(ALLOCATOR_VARIABLE, ALLOCATOR_SETTINGS)
     try:
-        from vlf_frames import cli  # noqa: PLC0415 - this import is what a Ctrl-C may interrupt
+        import signal  # noqa: PLC0415 - a Ctrl-C during this import is caught below
+
+        interrupts: list[int] = []
+        previous = signal.signal(signal.SIGINT, lambda signum, _frame: interrupts.append(signum))
+        try:
+            from vlf_frames import cli  # noqa: PLC0415 - imported while a Ctrl-C is only recorded
+
+            cli.import_commands()
+        finally:
+            signal.signal(signal.SIGINT, previous)
     except KeyboardInterrupt:
         interrupted()
     except RuntimeError as error:
         # Python 3.11 reports an interrupt inside a class definition as a RuntimeError.
         if not isinstance(error.__cause__, KeyboardInterrupt):
             raise
+        interrupted()
+    if interrupts:
         interrupted()
     cli.run()
 
