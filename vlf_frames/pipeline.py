@@ -17,7 +17,7 @@ from vlf_frames.errors import InvalidInputError
 from vlf_frames.models import Report
 from vlf_frames.reading import DropLayout, locate_tables
 from vlf_frames.tables import TABLE_SPECS
-from vlf_frames.validation import DropValidation, Finding, validate_drop
+from vlf_frames.validation import DropValidation, Finding, model_checks, validate_drop
 
 log = logging.getLogger(__name__)
 
@@ -118,10 +118,8 @@ def inventory_from(validation: DropValidation) -> rules.Inventory:
 
 def validate_report(report: pl.DataFrame) -> pl.DataFrame:
     """Validate the report frame against its model before it is written."""
-    # pandera turns an exception raised inside a check into a failure case, so a second
-    # signal is only recorded here, and the stop comes after.
     try:
-        with stopping.shielded():
+        with model_checks():
             validated = Report.validate(report, lazy=True)
     except pa.errors.SchemaErrors as errors:  # pragma: no cover - a failure here is a bug
         raise AssertionError(f"The computed report does not fit its model:\n{errors}") from errors
