@@ -195,6 +195,25 @@ def test_default_date_time_is_now(tmp_path: Path) -> None:
     assert date_time_line in metadata_lines(output_dir / names[0])
 
 
+def test_early_year_written_with_four_digits(tmp_path: Path) -> None:
+    output_dir = tmp_path / "out"
+
+    result = run_cli(
+        "report",
+        good_drop(tmp_path),
+        "--output-dir",
+        output_dir,
+        *OPTIONS_WITHOUT_DATE_TIME,
+        "--date-time",
+        "0026-01-31 23:59",
+    )
+
+    assert result.returncode == 0, outcome(result)
+    assert written_files(output_dir) == ["vlf_CS-P_voss01_anonymous_0026-01-31_2359.csv"]
+    report = output_dir / "vlf_CS-P_voss01_anonymous_0026-01-31_2359.csv"
+    assert "#Date Time=0026-01-31 23:59" in metadata_lines(report)
+
+
 def test_unsafe_file_name_characters(tmp_path: Path) -> None:
     # '/', '\' and control characters cannot stand in a file name and become '-'. Everything
     # else, spaces and non-ASCII letters included, is kept as given.
@@ -808,6 +827,23 @@ def test_empty_required_table_warned(tmp_path: Path, quiet: list[str]) -> None:
     assert "No rows in users: check that the export is complete" in summary
 
 
+@pytest.mark.parametrize("table", ["customers", "sites"])
+def test_empty_parent_warned_on_stop(tmp_path: Path, table: str) -> None:
+    """Every row that refers to an empty customers or sites table fails, and a warning names
+    the empty table among the findings."""
+    rows = {"users": [user("anna")], "phones": [phone("SEP1", owner="anna")], table: []}
+    drop = write_drop(tmp_path, **rows)
+    output_dir = tmp_path / "out"
+
+    result = run_cli("report", drop, "--output-dir", output_dir, *FULL_OPTIONS)
+
+    assert result.returncode == 1, outcome(result)
+    message = one_line(result.stderr)
+    assert f"No rows in {table}: check that the export is complete" in message
+    assert "The inventory drop is invalid" in message
+    assert written_files(output_dir) == []
+
+
 @pytest.mark.parametrize("on_invalid", ["fail", "quarantine"])
 def test_no_customer_left_writes_no_report(tmp_path: Path, on_invalid: str) -> None:
     """A billing report without customer rows is never what a run wants."""
@@ -1000,10 +1036,10 @@ def test_interrupt_while_starting(tmp_path: Path, delay: float) -> None:
     """A Ctrl-C while the console command imports Polars and pandera prints no traceback."""
     console = "from vlf_frames.console import run; run()"
     drop_dir = good_drop(tmp_path)
-    # On a loaded machine the signal may come after the run has ended, so it reaches no
-    # process, or while Python itself starts, before any code of the package runs. Such a try
-    # is repeated.
-    for attempt in range(5):
+    # On a loaded machine the signal may come while Python itself starts, before any code of
+    # the package runs, or after the run has ended, so that it reaches no process. Such a try is
+    # repeated with the delay doubled or halved.
+    for attempt in range(8):
         output_dir = tmp_path / f"out{attempt}"
         arguments = ["report", drop_dir, "--output-dir", output_dir, *FULL_OPTIONS]
         process = subprocess.Popen(
@@ -1018,7 +1054,11 @@ def test_interrupt_while_starting(tmp_path: Path, delay: float) -> None:
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate()
         in_python_start = "Traceback" in stderr and "vlf_frames" not in stderr
-        if not finished_first and not in_python_start:
+        if finished_first:
+            delay /= 2
+        elif in_python_start:
+            delay *= 2
+        else:
             break
 
     assert not finished_first
@@ -1029,7 +1069,8 @@ def test_interrupt_while_starting(tmp_path: Path, delay: float) -> None:
 
 
 # Runs the console command, and sends the process a SIGINT while Python imports pandera, which
-# the commands import after Polars.
+# the commands import after Polars. With "again", a second SIGINT comes while the command
+# writes its message on the way out.
 INTERRUPT_DURING_IMPORT = """
 import os, signal, sys
 from importlib.abc import MetaPathFinder
@@ -1040,19 +1081,32 @@ class InterruptOnImport(MetaPathFinder):
             os.kill(os.getpid(), signal.SIGINT)
         return None
 
+class InterruptOnWrite:
+    def __init__(self, stream):
+        self.stream = stream
+    def write(self, text):
+        os.kill(os.getpid(), signal.SIGINT)
+        return self.stream.write(text)
+    def __getattr__(self, name):
+        return getattr(self.stream, name)
+
 sys.meta_path.insert(0, InterruptOnImport())
+if sys.argv.pop(1) == "again":
+    sys.stderr = InterruptOnWrite(sys.stderr)
 from vlf_frames.console import run
 run()
 """
 
 
-def test_interrupt_during_import_stops_run(tmp_path: Path) -> None:
-    """A Ctrl-C while the commands are imported stops the run before it reads the drop."""
+@pytest.mark.parametrize("signals", ["once", "again"])
+def test_interrupt_during_import_stops_run(tmp_path: Path, signals: str) -> None:
+    """A Ctrl-C while the commands are imported stops the run before it reads the drop, and a
+    second one cannot change how it ends."""
     output_dir = tmp_path / "out"
     arguments = ["report", good_drop(tmp_path), "--output-dir", output_dir, *FULL_OPTIONS]
 
     result = subprocess.run(
-        [sys.executable, "-c", INTERRUPT_DURING_IMPORT, *map(str, arguments)],
+        [sys.executable, "-c", INTERRUPT_DURING_IMPORT, signals, *map(str, arguments)],
         capture_output=True,
         text=True,
         env=cli_environment(),

@@ -45,7 +45,9 @@ def run() -> None:
 
             cli.import_commands()
         finally:
-            signal.signal(signal.SIGINT, previous)
+            # After a Ctrl-C the handler stays, so that a second one cannot cut the exit short.
+            if not interrupts:
+                signal.signal(signal.SIGINT, previous)
     except KeyboardInterrupt:
         interrupted()
     except RuntimeError as error:

@@ -68,13 +68,19 @@ class RunSettings:
             f"#{line_key}={CONTROL_CHARACTERS.sub('-', getattr(self, name))}"
             for name, line_key in METADATA_KEYS.items()
         ]
-        lines.append(f"#Date Time={self.date_time.strftime(DATE_TIME_FORMAT)}")
+        lines.append(f"#Date Time={self.date_text()} {self.date_time:%H:%M}")
         lines.append(f"#Audit Version={AUDIT_VERSION}")
         return lines
 
+    def date_text(self) -> str:
+        """Return the date as YYYY-MM-DD. ``strftime("%Y")`` writes a year before 1000 with
+        fewer than four digits on Linux, such as 26 for 0026."""
+        day = self.date_time
+        return f"{day.year:04d}-{day.month:02d}-{day.day:02d}"
+
     def file_stem(self, kind: str) -> str:
         """Return ``vlf_<provider>_<host>_<kind>_<YYYY-MM-DD_HHMM>``, unsafe characters as '-'."""
-        stamp = self.date_time.strftime("%Y-%m-%d_%H%M")
+        stamp = f"{self.date_text()}_{self.date_time:%H%M}"
         name = f"vlf_{self.provider_name}_{self.host_name}_{kind}_{stamp}"
         return UNSAFE_FILE_NAME_CHARACTERS.sub("-", name)
 

@@ -26,6 +26,7 @@ from vlf_frames.render import (
     print_error,
     print_findings,
     print_summary,
+    warn_empty_tables,
 )
 from vlf_frames.settings import resolve_settings
 from vlf_frames.validation import DropValidation
@@ -228,6 +229,9 @@ def run(args: argparse.Namespace) -> int:
         except InvalidDropError as error:
             on_stage.__exit__()
             print_findings(error.findings)
+            # An empty customers or sites table fails every row that refers to it, and the
+            # warning names that cause.
+            warn_empty_tables(error.validation)
             print_error(error.headline)
             return int(error.exit_code)
 
