@@ -195,7 +195,7 @@ def test_default_date_time_is_now(tmp_path: Path) -> None:
     assert date_time_line in metadata_lines(output_dir / names[0])
 
 
-def test_early_year_written_with_four_digits(tmp_path: Path) -> None:
+def test_early_year_padded(tmp_path: Path) -> None:
     output_dir = tmp_path / "out"
 
     result = run_cli(
@@ -208,10 +208,10 @@ def test_early_year_written_with_four_digits(tmp_path: Path) -> None:
         "0026-01-31 23:59",
     )
 
+    report_name = "vlf_CS-P_voss01_anonymous_0026-01-31_2359.csv"
     assert result.returncode == 0, outcome(result)
-    assert written_files(output_dir) == ["vlf_CS-P_voss01_anonymous_0026-01-31_2359.csv"]
-    report = output_dir / "vlf_CS-P_voss01_anonymous_0026-01-31_2359.csv"
-    assert "#Date Time=0026-01-31 23:59" in metadata_lines(report)
+    assert written_files(output_dir) == [report_name]
+    assert "#Date Time=0026-01-31 23:59" in metadata_lines(output_dir / report_name)
 
 
 def test_unsafe_file_name_characters(tmp_path: Path) -> None:

@@ -13,8 +13,8 @@ The properties:
 - The CSV and Parquet forms of one drop give the same report bytes.
 
 Variants marked ``slow`` run many more examples of larger drops. Each example runs the whole
-job once or twice, so the quick variants run 12 to 15 examples, which keeps the suite that the
-README runs short; CI runs the slow ones too.
+job once or twice, so the quick variants run 12 to 15 examples to keep the README's test run
+short. CI runs the slow variants as well.
 """
 
 from __future__ import annotations

@@ -48,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def import_commands() -> list[ModuleType]:
-    """Import the modules of the commands; after the first call, Python returns them at once."""
+    """Import the command modules and return them. Python imports each module only once."""
     return [importlib.import_module(module_name) for module_name in COMMAND_MODULES]
 
 

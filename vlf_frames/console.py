@@ -1,9 +1,9 @@
 """The ``vlf-frames`` console command.
 
-Importing Polars, pandera and the commands takes a few tenths of a second. A Ctrl-C in that time
-ended in a traceback of the import, or, inside the start of a compiled module, in an unrelated
-error such as "TypeError: expected a message argument". So while they are imported, a Ctrl-C is
-only recorded, and the command exits once the imports are done.
+Importing Polars, pandera and the commands takes a few tenths of a second. A Ctrl-C during these
+imports ended in a traceback, or, during the start of a compiled module, in an unrelated error
+such as "TypeError: expected a message argument". So while they are imported, a Ctrl-C is only
+recorded, and the command exits with 130 once the imports are done.
 """
 
 from __future__ import annotations
@@ -45,7 +45,8 @@ def run() -> None:
 
             cli.import_commands()
         finally:
-            # After a Ctrl-C the handler stays, so that a second one cannot cut the exit short.
+            # After a Ctrl-C the recording handler stays, so a second one cannot interrupt the
+            # exit.
             if not interrupts:
                 signal.signal(signal.SIGINT, previous)
     except KeyboardInterrupt:

@@ -73,10 +73,11 @@ class RunSettings:
         return lines
 
     def date_text(self) -> str:
-        """Return the date as YYYY-MM-DD. ``strftime("%Y")`` writes a year before 1000 with
-        fewer than four digits on Linux, such as 26 for 0026."""
-        day = self.date_time
-        return f"{day.year:04d}-{day.month:02d}-{day.day:02d}"
+        """Return the date as YYYY-MM-DD with a four-digit year.
+
+        On Linux, ``strftime("%Y")`` writes the year 0026 as 26.
+        """
+        return f"{self.date_time.year:04d}-{self.date_time:%m-%d}"
 
     def file_stem(self, kind: str) -> str:
         """Return ``vlf_<provider>_<host>_<kind>_<YYYY-MM-DD_HHMM>``, unsafe characters as '-'."""

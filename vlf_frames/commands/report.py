@@ -229,8 +229,8 @@ def run(args: argparse.Namespace) -> int:
         except InvalidDropError as error:
             on_stage.__exit__()
             print_findings(error.findings)
-            # An empty customers or sites table fails every row that refers to it, and the
-            # warning names that cause.
+            # An empty customers or sites table makes every row that refers to it fail, and
+            # this warning names the cause.
             warn_empty_tables(error.validation)
             print_error(error.headline)
             return int(error.exit_code)
