@@ -1068,17 +1068,19 @@ def test_interrupt_while_starting(tmp_path: Path, delay: float) -> None:
     assert process.returncode in (128 + signal.SIGINT, -signal.SIGINT), stderr
 
 
-# Runs the console command, and sends the process a SIGINT while Python imports pandera, which
-# the commands import after Polars. With "again", a second SIGINT comes while the command
-# writes its message on the way out.
+# Runs the console command, and sends the process a signal while Python imports pandera, which
+# the commands import after Polars: SIGINT, or SIGTERM when the first argument is "term". With
+# "again", a second SIGINT comes while the command writes its message on the way out.
 INTERRUPT_DURING_IMPORT = """
 import os, signal, sys
 from importlib.abc import MetaPathFinder
 
+SIGNAL = signal.SIGTERM if sys.argv[1] == "term" else signal.SIGINT
+
 class InterruptOnImport(MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
         if name == "pandera":
-            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), SIGNAL)
         return None
 
 class InterruptOnWrite:
@@ -1098,10 +1100,19 @@ run()
 """
 
 
-@pytest.mark.parametrize("signals", ["once", "again"])
-def test_interrupt_during_import_stops_run(tmp_path: Path, signals: str) -> None:
-    """A Ctrl-C while the commands are imported stops the run before it reads the drop, and a
-    second one cannot change how it ends."""
+@pytest.mark.parametrize(
+    ("signals", "signum", "message"),
+    [
+        ("once", signal.SIGINT, "Interrupted"),
+        ("again", signal.SIGINT, "Interrupted"),
+        ("term", signal.SIGTERM, "Terminated by SIGTERM"),
+    ],
+)
+def test_stop_during_import_ends_run(
+    tmp_path: Path, signals: str, signum: int, message: str
+) -> None:
+    """A Ctrl-C or SIGTERM while the commands are imported stops the run before it reads the
+    drop, and a second Ctrl-C cannot change how it ends."""
     output_dir = tmp_path / "out"
     arguments = ["report", good_drop(tmp_path), "--output-dir", output_dir, *FULL_OPTIONS]
 
@@ -1113,8 +1124,8 @@ def test_interrupt_during_import_stops_run(tmp_path: Path, signals: str) -> None
         check=False,
     )
 
-    assert result.returncode == 128 + signal.SIGINT, outcome(result)
-    assert result.stderr == "error: Interrupted; no report was written.\n"
+    assert result.returncode == 128 + signum, outcome(result)
+    assert result.stderr == f"error: {message}; nothing was written.\n"
     assert not output_dir.exists()
 
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from vlf_frames import __version__, stopping
+from vlf_frames.console import NOTHING_WRITTEN, STOP_MESSAGES
 from vlf_frames.errors import DropError, ExitCode, VlfError
 from vlf_frames.render import configure_output, print_error
 
@@ -26,13 +27,11 @@ COMMAND_MODULES = (
 )
 
 log = logging.getLogger(__name__)
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+# Entries of the parsed arguments that the parsers set, not options given by the user.
+PARSER_ENTRIES = frozenset({"command", "handler", "stopped"})
 # A run stopped by one of these signals exits with 128 plus its number, as a shell reports a
 # process killed by it.
-STOP_MESSAGES = {
-    signal.SIGINT: "Interrupted",
-    signal.SIGTERM: "Terminated by SIGTERM",
-}
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -91,8 +90,11 @@ def main(argv: Sequence[str] | None = None, *, restore_signals: bool = True) -> 
         # The commands import pandera and Polars, before the stop signals are handled below.
         args = build_parser().parse_args(argv)
     except KeyboardInterrupt:
-        print_error(f"{STOP_MESSAGES[signal.SIGINT]}; no report was written.")
+        print_error(f"{STOP_MESSAGES[signal.SIGINT]}; {NOTHING_WRITTEN}.")
         return 128 + signal.SIGINT
+    # What a stopped run leaves undone, the end of its message: the ``stopped`` default of the
+    # command's parser.
+    undone = getattr(args, "stopped", NOTHING_WRITTEN)
     verbose = getattr(args, "verbose", 0)
     quiet = getattr(args, "quiet", False)
 
@@ -110,10 +112,10 @@ def main(argv: Sequence[str] | None = None, *, restore_signals: bool = True) -> 
         print_error(str(error))
         return int(error.exit_code)
     except KeyboardInterrupt:
-        print_error("Interrupted; no report was written.")
+        print_error(f"{STOP_MESSAGES[signal.SIGINT]}; {undone}.")
         return 128 + signal.SIGINT
     except stopping.StopRequestedError as stop:
-        print_error(f"{STOP_MESSAGES[signal.Signals(stop.signum)]}; no report was written.")
+        print_error(f"{STOP_MESSAGES[stop.signum]}; {undone}.")
         return 128 + stop.signum
     except Exception as error:
         if verbose >= 2:

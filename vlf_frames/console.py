@@ -2,8 +2,8 @@
 
 Importing Polars, pandera and the commands takes a few tenths of a second. A Ctrl-C during these
 imports ended in a traceback, or, during the start of a compiled module, in an unrelated error
-such as "TypeError: expected a message argument". So while they are imported, a Ctrl-C is only
-recorded, and the command exits with 130 once the imports are done.
+such as "TypeError: expected a message argument". So while they are imported, a Ctrl-C or a
+SIGTERM is only recorded, and the command exits with 130 or 143 once the imports are done.
 """
 
 from __future__ import annotations
@@ -17,8 +17,11 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import NoReturn
 
-# The exit code of a run stopped by SIGINT: 128 plus the signal's number, 2.
-INTERRUPTED_CODE = 130
+# The start of the message of a run stopped by a signal, by the signal's number: SIGINT and
+# SIGTERM. Such a run exits with 128 plus that number.
+STOP_MESSAGES = {2: "Interrupted", 15: "Terminated by SIGTERM"}
+# The end of that message before the command is known. Each command has its own.
+NOTHING_WRITTEN = "nothing was written"
 
 # Settings of the memory allocator in Polars (jemalloc), read once when Polars is imported.
 # Polars adds them after its own, so they take effect. Polars gives freed pages back to the system
@@ -33,35 +36,40 @@ ALLOCATOR_SETTINGS = "dirty_decay_ms:5000,muzzy_decay_ms:0"
 
 
 def run() -> None:
-    """Run the command line, and exit with 130 on a Ctrl-C that comes before it has started."""
+    """Run the command line, and exit with 130 or 143 on a Ctrl-C or SIGTERM that comes
+    before it has started."""
     os.environ.setdefault(ALLOCATOR_VARIABLE, ALLOCATOR_SETTINGS)
+    stops: list[int] = []
     try:
         import signal  # noqa: PLC0415 - a Ctrl-C during this import is caught below
 
-        interrupts: list[int] = []
-        previous = signal.signal(signal.SIGINT, lambda signum, _frame: interrupts.append(signum))
+        previous = {
+            signum: signal.signal(signum, lambda received, _frame: stops.append(received))
+            for signum in (signal.SIGINT, signal.SIGTERM)
+        }
         try:
-            from vlf_frames import cli  # noqa: PLC0415 - imported while a Ctrl-C is only recorded
+            from vlf_frames import cli  # noqa: PLC0415 - imported while a stop is only recorded
 
             cli.import_commands()
         finally:
-            # After a Ctrl-C the recording handler stays, so a second one cannot interrupt the
-            # exit.
-            if not interrupts:
-                signal.signal(signal.SIGINT, previous)
+            # After a stop the recording handlers stay, so a second signal cannot interrupt
+            # the exit.
+            if not stops:
+                for signum, handler in previous.items():
+                    signal.signal(signum, handler)
     except KeyboardInterrupt:
-        interrupted()
+        stopped(2)
     except RuntimeError as error:
         # Python 3.11 reports an interrupt inside a class definition as a RuntimeError.
         if not isinstance(error.__cause__, KeyboardInterrupt):
             raise
-        interrupted()
-    if interrupts:
-        interrupted()
+        stopped(2)
+    if stops:
+        stopped(stops[0])
     cli.run()
 
 
-def interrupted() -> NoReturn:
-    """Exit as a run stopped by Ctrl-C before it has started."""
-    sys.stderr.write("error: Interrupted; no report was written.\n")
-    sys.exit(INTERRUPTED_CODE)
+def stopped(signum: int) -> NoReturn:
+    """Exit as a run stopped by a signal before the command has started."""
+    sys.stderr.write(f"error: {STOP_MESSAGES[signum]}; {NOTHING_WRITTEN}.\n")
+    sys.exit(128 + signum)

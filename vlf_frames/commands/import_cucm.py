@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import signal
 from pathlib import Path
 
 from rich.table import Table
 from rich.text import Text
 
 from vlf_frames import stopping
-from vlf_frames.cli import STOP_MESSAGES, add_verbosity_options
+from vlf_frames.cli import add_verbosity_options
+from vlf_frames.console import STOP_MESSAGES
 from vlf_frames.cucm import ImportOptions, ImportSummary, import_cucm
 from vlf_frames.render import console, is_quiet, print_error
 
@@ -94,10 +94,9 @@ def run_import_cucm(args: argparse.Namespace) -> int:
     try:
         summary = import_cucm(args.source, args.output, options)
     except stopping.StopRequestedError as stop:
-        # The stop message of vlf_frames.cli states that no report was written, which does
-        # not fit an import, so the command prints its own.
+        # The message names the drop that the import left as it was.
         print_error(
-            f"{STOP_MESSAGES[signal.Signals(stop.signum)]}; nothing was written to the drop "
+            f"{STOP_MESSAGES[stop.signum]}; nothing was written to the drop "
             f"{args.output}."
         )
         return 128 + stop.signum

@@ -15,7 +15,7 @@ from vlf_frames.chunked import (
     build_report_chunked,
     runs_in_one_pass,
 )
-from vlf_frames.cli import add_verbosity_options
+from vlf_frames.cli import PARSER_ENTRIES, add_verbosity_options
 from vlf_frames.errors import ConfigError, DropError, ExitCode
 from vlf_frames.pipeline import InvalidDropError, ReportResult, build_report
 from vlf_frames.render import (
@@ -94,7 +94,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     add_partitions_option(parser)
     add_verbosity_options(parser)
-    parser.set_defaults(handler=run)
+    parser.set_defaults(handler=run, stopped="no report was written")
 
 
 def folder_path(text: str) -> Path:
@@ -203,7 +203,7 @@ def run(args: argparse.Namespace) -> int:
         )
     }
     # The positional drop folder and the parser's own entries are no options.
-    command_options = set(vars(args)) - {"drop", "command", "handler"}
+    command_options = set(vars(args)) - {"drop", *PARSER_ENTRIES}
     settings = resolve_settings(options, config_file=args.config, command_options=command_options)
     try:
         not_folder = args.output_dir.exists() and not args.output_dir.is_dir()

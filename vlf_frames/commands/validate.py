@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from vlf_frames.chunked import build_report_chunked, runs_in_one_pass
-from vlf_frames.cli import add_verbosity_options
+from vlf_frames.cli import PARSER_ENTRIES, add_verbosity_options
 from vlf_frames.commands.report import add_partitions_option
 from vlf_frames.errors import ExitCode
 from vlf_frames.pipeline import InvalidDropError, check_drop
@@ -32,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("drop", type=Path, metavar="DROP", help="folder of the inventory drop")
     add_partitions_option(parser)
     add_verbosity_options(parser)
-    parser.set_defaults(handler=run)
+    parser.set_defaults(handler=run, stopped="the drop was not fully checked")
 
 
 def check(args: argparse.Namespace, on_stage: StageStatus) -> DropValidation:
@@ -59,7 +59,7 @@ def check(args: argparse.Namespace, on_stage: StageStatus) -> DropValidation:
 
 
 def run(args: argparse.Namespace) -> int:
-    check_environment_names(os.environ, set(vars(args)) - {"drop", "command", "handler"})
+    check_environment_names(os.environ, set(vars(args)) - {"drop", *PARSER_ENTRIES})
     with StageStatus() as on_stage:
         validation = check(args, on_stage)
     if validation.findings:
