@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import polars as pl
 import pytest
+from cli_runner import finish_cli, outcome, start_cli
 
 SUBSCRIBERS = 3000
 CHUNK_SIZE = 1000  # several part files per table
@@ -235,3 +237,43 @@ def test_synth_output_file_named(tmp_path: Path) -> None:
     result = run_cli("synth", str(out), "--subscribers", "10")
     assert result.returncode == 3, result.stderr
     assert f"{out} is a file, not a folder" in " ".join(result.stderr.split())
+
+
+def test_synth_into_current_folder_rejected(tmp_path: Path) -> None:
+    """The drop would replace the folder the command runs in."""
+    for out in (".", ".."):
+        result = subprocess.run(
+            [sys.executable, "-m", "vlf_frames.cli", "synth", out, "--subscribers", "10"],
+            capture_output=True, text=True, check=False, timeout=300, cwd=tmp_path,
+        )
+        assert result.returncode == 2, result.stderr
+        message = " ".join(result.stderr.split())
+        assert f"Cannot write the drop to '{out}': it is the current folder or a folder" in message
+        assert "Traceback" not in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("signum", "message"),
+    [(signal.SIGINT, "Interrupted"), (signal.SIGTERM, "Terminated by SIGTERM")],
+)
+def test_synth_stop_leaves_nothing(tmp_path: Path, signum: int, message: str) -> None:
+    """A run stopped after its first part files removes them."""
+    out = tmp_path / "drop"
+    arguments = ["synth", out, "--subscribers", "400000", "--chunk-size", "1000", "-vv"]
+    process = start_cli(arguments)
+    assert process.stderr is not None
+    lines = []
+    for line in process.stderr:
+        lines.append(line)
+        if "wrote chunk 1:" in line:
+            break
+    assert (tmp_path / "drop.partial" / "users" / "part-00000.parquet").is_file()
+    process.send_signal(signum)
+    result = finish_cli(process)
+    result.stderr = "".join(lines) + result.stderr
+
+    assert result.returncode == 128 + signum, outcome(result)
+    assert f"{message}; no drop was written." in result.stderr
+    assert "Traceback" not in result.stderr
+    assert list(tmp_path.iterdir()) == []

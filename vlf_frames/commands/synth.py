@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shutil
 import time
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from vlf_frames import stopping
 from vlf_frames.errors import ConfigError, OutputError
 from vlf_frames.render import console, is_quiet
 from vlf_frames.synth import (
+    _PARTIAL_MARKER,
     DEFAULT_CHUNK_SIZE,
     SUBSCRIBERS_PER_CUSTOMER,
     SynthOptions,
@@ -68,7 +70,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         ),
     )
     vlf_frames.cli.add_verbosity_options(parser)
-    parser.set_defaults(handler=run)
+    parser.set_defaults(handler=run, stopped="no drop was written")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -88,6 +90,12 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"Invalid option: {error}.") from error
 
     out: Path = args.out
+    current = Path.cwd()
+    if out.resolve() in (current, *current.parents):
+        raise ConfigError(
+            f"Cannot write the drop to {str(out)!r}: it is the current folder or a folder "
+            "above it. Pass a new folder, such as drop."
+        )
     log.info(
         "writing a drop of %d subscribers and %d customers to %s (seed %d, %s)",
         options.subscribers, options.customers, out, options.seed, options.output_format,
@@ -115,13 +123,30 @@ def run(args: argparse.Namespace) -> int:
     except FileExistsError as error:
         raise OutputError(f"Cannot write the drop: {error}. Choose a new folder.") from error
     except OSError as error:
+        remove_partial_drop(out)
         raise OutputError(f"Cannot write the drop to {out}: {error}.") from error
+    except BaseException:
+        remove_partial_drop(out)
+        raise
     elapsed = time.perf_counter() - started
 
     log.info("wrote %s in %.1f s", out, elapsed)
     if not is_quiet():
         _print_summary(out, row_counts, elapsed)
     return 0
+
+
+def remove_partial_drop(out: Path) -> None:
+    """Remove the files of a drop that was not finished, so that a stopped or failed run
+    leaves nothing behind.
+
+    ``write_drop`` writes into ``<out>.partial``, marked as its own, and renames it when done.
+    A second signal cannot cut the removal short.
+    """
+    partial = out.with_name(out.name + ".partial")
+    if (partial / _PARTIAL_MARKER).is_file():
+        with stopping.shielded():
+            shutil.rmtree(partial, ignore_errors=True)
 
 
 def _print_summary(out: Path, row_counts: dict[str, int], elapsed: float) -> None:
