@@ -1016,6 +1016,21 @@ def test_output_dir_checked_before_drop(tmp_path: Path) -> None:
     assert "userid" not in result.stderr
 
 
+def test_run_without_output_removes_folders(tmp_path: Path) -> None:
+    """A run that writes nothing removes the output folders it created, and keeps one it found."""
+    drop = write_drop(tmp_path, users=[user("anna"), user("  ")])
+    created = tmp_path / "new" / "out"
+    found = tmp_path / "found"
+    found.mkdir()
+
+    for output_dir in (created, found):
+        result = run_cli("report", drop, "--output-dir", output_dir, *FULL_OPTIONS)
+        assert result.returncode == 1, outcome(result)
+
+    assert not (tmp_path / "new").exists()
+    assert found.is_dir()
+
+
 def test_failed_write_leaves_no_partial_report(tmp_path: Path) -> None:
     # A folder where the report file should go: the final rename fails after the report text
     # was written to a temporary file, which must not be left behind.

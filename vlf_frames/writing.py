@@ -10,6 +10,7 @@ from pathlib import Path
 
 import polars as pl
 
+from vlf_frames import stopping
 from vlf_frames.errors import OutputError
 
 
@@ -44,18 +45,39 @@ def metadata_safe_row(row: str) -> str:
     return f'"{pkid}",{rest}'
 
 
-def prepare_output_dir(folder: Path) -> None:
+def prepare_output_dir(folder: Path) -> list[Path]:
     """Create the output folder if it is missing and check that a file can be made in it, so
-    that a long run does not end at a folder it cannot write to."""
+    that a long run does not end at a folder it cannot write to.
+
+    Return the folders it created, the deepest first.
+    """
+    created = []
     try:
+        for path in (folder, *folder.parents):
+            if path.exists():
+                break
+            created.append(path)
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=folder):
             pass
     except OSError as error:
+        remove_empty_folders(created)
         raise OutputError(
             f"Cannot write to the output folder {str(folder)!r}: {error.strerror}. Pass an "
             "--output-dir that is a folder you can write to, or that can be created."
         ) from error
+    return created
+
+
+def remove_empty_folders(folders: list[Path]) -> None:
+    """Remove the given folders, the deepest first, up to the first one that is not empty or
+    is gone. A second signal cannot cut this short."""
+    with stopping.shielded():
+        for folder in folders:
+            try:
+                folder.rmdir()
+            except OSError:
+                return
 
 
 def write_atomically(path: Path, text: str, *, private: bool = False) -> None:

@@ -28,10 +28,11 @@ from vlf_frames.render import (
     print_summary,
     warn_empty_tables,
 )
-from vlf_frames.settings import resolve_settings
+from vlf_frames.settings import RunSettings, resolve_settings
 from vlf_frames.validation import DropValidation
 from vlf_frames.writing import (
     prepare_output_dir,
+    remove_empty_folders,
     report_csv_text,
     write_atomically,
     write_rejects,
@@ -221,8 +222,22 @@ def run(args: argparse.Namespace) -> int:
             f"{str(args.drop)!r}, where the report would be read as part of the drop next "
             "time. Pass a folder outside the drop."
         )
-    prepare_output_dir(args.output_dir)
+    created_folders = prepare_output_dir(args.output_dir)
+    outputs: list[Path] = []
+    try:
+        return write_report(args, settings, outputs, started)
+    finally:
+        # A run that writes nothing, because it stopped or the drop was invalid, leaves no
+        # empty folder behind.
+        if not outputs:
+            remove_empty_folders(created_folders)
 
+
+def write_report(
+    args: argparse.Namespace, settings: RunSettings, outputs: list[Path], started: float
+) -> int:
+    """Compute the report and write it, with the rejects file in quarantine mode. Append each
+    file written to ``outputs``, and return the exit code."""
     with StageStatus() as on_stage:
         try:
             result = compute_report(args, on_stage)
@@ -236,7 +251,6 @@ def run(args: argparse.Namespace) -> int:
             return int(error.exit_code)
 
         on_stage("write")
-        outputs = []
         # Files of an earlier run with the same --date-time, which the summary names.
         replaced = {
             path
