@@ -115,8 +115,8 @@ PARTITION_COLUMN = "__partition"
 # Parts counted at a time, and frames that may wait to be written to part files.
 PART_WORKERS = 2
 PENDING_WRITES = 2
-# Count frames of parts added to a pass's totals at a time. Each takes up to 20 MiB at 80,000
-# customers.
+# Parts whose count frames are added to the totals of a pass at a time. Each frame takes up to
+# 20 MiB at 80,000 customers.
 COUNT_BATCH = 4
 KEYS_FOLDER = "keys"
 # A key hash takes 8 or 16 bytes, a fraction of an encoded row, so the hashes are split into a
