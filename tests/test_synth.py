@@ -258,8 +258,8 @@ def test_synth_into_current_folder_rejected(tmp_path: Path) -> None:
     [(signal.SIGINT, "Interrupted"), (signal.SIGTERM, "Terminated by SIGTERM")],
 )
 def test_synth_stop_leaves_nothing(tmp_path: Path, signum: int, message: str) -> None:
-    """A run stopped after its first part files removes them."""
-    out = tmp_path / "drop"
+    """A run stopped after its first part files removes them, and the folders it created."""
+    out = tmp_path / "new" / "drop"
     arguments = ["synth", out, "--subscribers", "400000", "--chunk-size", "1000", "-vv"]
     process = start_cli(arguments)
     assert process.stderr is not None
@@ -268,7 +268,7 @@ def test_synth_stop_leaves_nothing(tmp_path: Path, signum: int, message: str) ->
         lines.append(line)
         if "wrote chunk 1:" in line:
             break
-    assert (tmp_path / "drop.partial" / "users" / "part-00000.parquet").is_file()
+    assert (tmp_path / "new" / "drop.partial" / "users" / "part-00000.parquet").is_file()
     process.send_signal(signum)
     result = finish_cli(process)
     result.stderr = "".join(lines) + result.stderr

@@ -51,12 +51,8 @@ def prepare_output_dir(folder: Path) -> list[Path]:
 
     Return the folders it created, the deepest first.
     """
-    created = []
     try:
-        for path in (folder, *folder.parents):
-            if path.exists():
-                break
-            created.append(path)
+        created = missing_folders(folder)
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=folder):
             pass
@@ -67,6 +63,16 @@ def prepare_output_dir(folder: Path) -> list[Path]:
             "--output-dir that is a folder you can write to, or that can be created."
         ) from error
     return created
+
+
+def missing_folders(folder: Path) -> list[Path]:
+    """Return the folders that making ``folder`` would create, the deepest first."""
+    missing = []
+    for path in (folder, *folder.parents):
+        if path.exists():
+            break
+        missing.append(path)
+    return missing
 
 
 def remove_empty_folders(folders: list[Path]) -> None:

@@ -31,6 +31,7 @@ from vlf_frames.synth import (
     default_customer_count,
     write_drop,
 )
+from vlf_frames.writing import missing_folders, remove_empty_folders
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +101,8 @@ def run(args: argparse.Namespace) -> int:
         "writing a drop of %d subscribers and %d customers to %s (seed %d, %s)",
         options.subscribers, options.customers, out, options.seed, options.output_format,
     )
+    # The folders above the drop that the run creates, which a failed run removes again.
+    created_folders = missing_folders(out.parent)
     started = time.perf_counter()
     try:
         with Progress(
@@ -123,10 +126,10 @@ def run(args: argparse.Namespace) -> int:
     except FileExistsError as error:
         raise OutputError(f"Cannot write the drop: {error}. Choose a new folder.") from error
     except OSError as error:
-        remove_partial_drop(out)
+        remove_partial_drop(out, created_folders)
         raise OutputError(f"Cannot write the drop to {out}: {error}.") from error
     except BaseException:
-        remove_partial_drop(out)
+        remove_partial_drop(out, created_folders)
         raise
     elapsed = time.perf_counter() - started
 
@@ -136,9 +139,9 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def remove_partial_drop(out: Path) -> None:
-    """Remove the files of a drop that was not finished, so that a stopped or failed run
-    leaves nothing behind.
+def remove_partial_drop(out: Path, created_folders: list[Path]) -> None:
+    """Remove the files of a drop that was not finished, and the folders above it that the run
+    created, so that a stopped or failed run leaves nothing behind.
 
     ``write_drop`` writes into ``<out>.partial``, marked as its own, and renames it when done.
     A second signal cannot cut the removal short.
@@ -147,6 +150,7 @@ def remove_partial_drop(out: Path) -> None:
     if (partial / _PARTIAL_MARKER).is_file():
         with stopping.shielded():
             shutil.rmtree(partial, ignore_errors=True)
+    remove_empty_folders(created_folders)
 
 
 def _print_summary(out: Path, row_counts: dict[str, int], elapsed: float) -> None:
