@@ -51,6 +51,7 @@ def prepare_output_dir(folder: Path) -> list[Path]:
 
     Return the folders it created, the deepest first.
     """
+    created: list[Path] = []
     try:
         created = missing_folders(folder)
         folder.mkdir(parents=True, exist_ok=True)

@@ -102,9 +102,10 @@ def run(args: argparse.Namespace) -> int:
         options.subscribers, options.customers, out, options.seed, options.output_format,
     )
     # The folders above the drop that the run creates, which a failed run removes again.
-    created_folders = missing_folders(out.parent)
+    created_folders: list[Path] = []
     started = time.perf_counter()
     try:
+        created_folders = missing_folders(out.parent)
         with Progress(
             TextColumn("synth"),
             BarColumn(),
