@@ -38,6 +38,10 @@ def cli_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
         if not name.startswith("VLF_") and name not in ("FORCE_COLOR", "TTY_COMPATIBLE")
     }
     environment["COLUMNS"] = "250"
+    # The command runs from the repository's sources, which have no compiled files where
+    # PYTHONDONTWRITEBYTECODE is set. Each run then compiled them again, which took about
+    # 0.08 s of CPU time of every start.
+    environment.pop("PYTHONDONTWRITEBYTECODE", None)
     environment.update(extra or {})
     return environment
 
