@@ -68,6 +68,24 @@ def finish_cli(process: subprocess.Popen[str]) -> subprocess.CompletedProcess[st
     return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
 
+def stop_after_line(
+    arguments: Sequence[str | Path], marker: str, signum: int
+) -> subprocess.CompletedProcess[str]:
+    """Start ``vlf-frames ARGUMENTS``, send ``signum`` once a line of its stderr contains
+    ``marker``, and return the finished run with all of its stderr."""
+    process = start_cli(arguments)
+    assert process.stderr is not None
+    lines = []
+    for line in process.stderr:
+        lines.append(line)
+        if marker in line:
+            break
+    process.send_signal(signum)
+    result = finish_cli(process)
+    result.stderr = "".join(lines) + result.stderr
+    return result
+
+
 def run_cli(
     *arguments: str | Path, env: Mapping[str, str] | None = None, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:

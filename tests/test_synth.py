@@ -9,7 +9,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from cli_runner import finish_cli, outcome, start_cli
+from cli_runner import outcome, stop_after_line
 
 SUBSCRIBERS = 3000
 CHUNK_SIZE = 1000  # several part files per table
@@ -261,19 +261,12 @@ def test_synth_stop_leaves_nothing(tmp_path: Path, signum: int, message: str) ->
     """A run stopped after its first part files removes them, and the folders it created."""
     out = tmp_path / "new" / "drop"
     arguments = ["synth", out, "--subscribers", "400000", "--chunk-size", "1000", "-vv"]
-    process = start_cli(arguments)
-    assert process.stderr is not None
-    lines = []
-    for line in process.stderr:
-        lines.append(line)
-        if "wrote chunk 1:" in line:
-            break
-    assert (tmp_path / "new" / "drop.partial" / "users" / "part-00000.parquet").is_file()
-    process.send_signal(signum)
-    result = finish_cli(process)
-    result.stderr = "".join(lines) + result.stderr
+
+    result = stop_after_line(arguments, "wrote chunk 1:", signum)
 
     assert result.returncode == 128 + signum, outcome(result)
+    # The run had written part files before the signal.
+    assert "wrote chunk 0:" in result.stderr
     assert f"{message}; no drop was written." in result.stderr
     assert "Traceback" not in result.stderr
     assert list(tmp_path.iterdir()) == []

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from cli_runner import finish_cli, outcome, run_cli, start_cli
+from cli_runner import outcome, run_cli, stop_after_line
 from cucm_support import CLUSTER_A, write_large_cluster
 
 from vlf_frames import stopping
@@ -27,17 +27,8 @@ def stop_after_first_read(source: Path, drop_dir: Path, signum: int) -> Complete
     The import checks for a stop before each further file, so the stop comes while the
     exports are read, before the drop is written.
     """
-    process = start_cli(["import", "cucm", source, "-o", drop_dir, "--customer-pkid", "c1", "-v"])
-    assert process.stderr is not None
-    lines = []
-    for line in process.stderr:
-        lines.append(line)
-        if " read " in line:
-            break
-    process.send_signal(signum)
-    result = finish_cli(process)
-    result.stderr = "".join(lines) + result.stderr
-    return result
+    arguments = ["import", "cucm", source, "-o", drop_dir, "--customer-pkid", "c1", "-v"]
+    return stop_after_line(arguments, " read ", signum)
 
 
 @pytest.mark.parametrize(
