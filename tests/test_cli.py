@@ -996,11 +996,14 @@ def test_output_dir_under_file(tmp_path: Path) -> None:
 
     result = run_cli("report", good_drop(tmp_path), "--output-dir", output_dir, *FULL_OPTIONS)
 
-    assert result.returncode == 3, outcome(result)
+    assert result.returncode == 2, outcome(result)
     message = one_line(result.stderr)
-    assert f"Cannot write to the output folder '{output_dir}': Not a directory" in message
-    assert "Pass an --output-dir that is a folder you can write to" in message
+    assert (
+        f"--output-dir '{output_dir}' cannot be made, because '{blocker}' is a file, not a "
+        "folder. Pass a folder, or a path that does not exist yet."
+    ) in message
     assert "Traceback" not in result.stderr
+    assert not list(tmp_path.rglob("vlf_*.csv"))
 
 
 def test_output_dir_checked_before_drop(tmp_path: Path) -> None:
@@ -1011,8 +1014,8 @@ def test_output_dir_checked_before_drop(tmp_path: Path) -> None:
 
     result = run_cli("report", drop, "--output-dir", blocker / "out", *FULL_OPTIONS)
 
-    assert result.returncode == 3, outcome(result)
-    assert "Cannot write to the output folder" in one_line(result.stderr)
+    assert result.returncode == 2, outcome(result)
+    assert "is a file, not a folder" in one_line(result.stderr)
     assert "userid" not in result.stderr
 
 

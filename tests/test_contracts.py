@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from vlf_frames.contracts import contract_files
 from vlf_frames.models import REPORT_COLUMNS
 from vlf_frames.tables import TABLE_SPECS
@@ -33,6 +35,31 @@ def test_schemas_command_writes_every_contract(tmp_path: Path) -> None:
 
     assert result.returncode == 0, result.stderr
     assert len(list(tmp_path.glob("*.json"))) == len(TABLE_SPECS) + 1
+
+
+@pytest.mark.parametrize("below", ["", "sub"])
+def test_schemas_folder_is_a_file(tmp_path: Path, below: str) -> None:
+    """An --output-dir that is a file, or lies below one, is a usage error that names the file."""
+    blocker = tmp_path / "afile"
+    blocker.write_text("", encoding="utf-8")
+    output_dir = blocker / below if below else blocker
+    result = subprocess.run(
+        [sys.executable, "-m", "vlf_frames.cli", "schemas", "--output-dir", str(output_dir)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert result.returncode == 2, result.stderr
+    message = " ".join(result.stderr.split())
+    problem = (
+        "exists and is not a folder"
+        if not below
+        else f"cannot be made, because '{blocker}' is a file, not a folder"
+    )
+    assert f"--output-dir '{output_dir}' {problem}." in message
+    assert "File exists" not in message
+    assert sorted(tmp_path.iterdir()) == [blocker]
 
 
 def test_report_contract_lists_columns_in_order() -> None:

@@ -214,7 +214,7 @@ def test_synth_csv_format(tmp_path: Path) -> None:
 
 def test_synth_existing_folder_rejected(drop: Path) -> None:
     result = run_cli("synth", str(drop), "--subscribers", "10")
-    assert result.returncode == 3, result.stderr
+    assert result.returncode == 2, result.stderr
     assert "already exists" in result.stderr
 
 
@@ -235,8 +235,36 @@ def test_synth_output_file_named(tmp_path: Path) -> None:
     out = tmp_path / "afile"
     out.write_text("", encoding="utf-8")
     result = run_cli("synth", str(out), "--subscribers", "10")
-    assert result.returncode == 3, result.stderr
-    assert f"{out} is a file, not a folder" in " ".join(result.stderr.split())
+    assert result.returncode == 2, result.stderr
+    message = " ".join(result.stderr.split())
+    assert f"Drop folder '{out}' exists and is not a folder" in message
+    assert not out.with_name("afile.partial").exists()
+
+
+def test_synth_under_a_file(tmp_path: Path) -> None:
+    """A drop folder below a file cannot be made, and the message names the file."""
+    blocker = tmp_path / "afile"
+    blocker.write_text("", encoding="utf-8")
+    out = blocker / "drop"
+    result = run_cli("synth", str(out), "--subscribers", "10")
+    assert result.returncode == 2, result.stderr
+    message = " ".join(result.stderr.split())
+    assert (
+        f"Drop folder '{out}' cannot be made, because '{blocker}' is a file, not a folder. "
+        "Pass a new folder, such as drop."
+    ) in message
+    assert "Errno" not in message
+    assert sorted(tmp_path.iterdir()) == [blocker]
+
+
+def test_synth_messages_start_at_first_line(tmp_path: Path) -> None:
+    """Off a terminal the progress bar is off, so no empty line comes before the output."""
+    done = run_cli("synth", str(tmp_path / "drop"), "--subscribers", "10")
+    failed = run_cli("synth", str(tmp_path / "drop"), "--subscribers", "10")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.startswith("Synthetic drop "), done.stderr
+    assert failed.returncode == 2, failed.stderr
+    assert failed.stderr.startswith("error: Cannot write the drop: "), failed.stderr
 
 
 def test_synth_into_current_folder_rejected(tmp_path: Path) -> None:

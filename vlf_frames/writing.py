@@ -11,7 +11,7 @@ from pathlib import Path
 import polars as pl
 
 from vlf_frames import stopping
-from vlf_frames.errors import OutputError
+from vlf_frames.errors import ConfigError, OutputError
 
 
 def report_csv_text(report: pl.DataFrame, metadata_lines: list[str]) -> str:
@@ -64,6 +64,33 @@ def prepare_output_dir(folder: Path) -> list[Path]:
             "--output-dir that is a folder you can write to, or that can be created."
         ) from error
     return created
+
+
+def require_folder_path(folder: Path, name: str, advice: str) -> None:
+    """Raise ``ConfigError`` when ``folder``, or a folder above it, exists and is a file, so
+    that no folder can be made there. ``name`` names the option, and ``advice`` ends the
+    message."""
+    blocker = file_in_path(folder)
+    if blocker is None:
+        return
+    if blocker == folder:
+        problem = "exists and is not a folder"
+    else:
+        problem = f"cannot be made, because {str(blocker)!r} is a file, not a folder"
+    raise ConfigError(f"{name} {str(folder)!r} {problem}. {advice}")
+
+
+def file_in_path(folder: Path) -> Path | None:
+    """Return the deepest of ``folder`` and the folders above it that exists, when it is not
+    a folder; else None. A path that cannot be examined gives None, and the write that
+    follows reports its error."""
+    for path in (folder, *folder.parents):
+        try:
+            if path.exists():
+                return None if path.is_dir() else path
+        except OSError:
+            return None
+    return None
 
 
 def missing_folders(folder: Path) -> list[Path]:

@@ -34,6 +34,7 @@ from vlf_frames.writing import (
     prepare_output_dir,
     remove_empty_folders,
     report_csv_text,
+    require_folder_path,
     write_atomically,
     write_rejects,
 )
@@ -206,16 +207,9 @@ def run(args: argparse.Namespace) -> int:
     # The positional drop folder and the parser's own entries are no options.
     command_options = set(vars(args)) - {"drop", *PARSER_ENTRIES}
     settings = resolve_settings(options, config_file=args.config, command_options=command_options)
-    try:
-        not_folder = args.output_dir.exists() and not args.output_dir.is_dir()
-    except OSError:
-        # prepare_output_dir reports the error with the folder's path.
-        not_folder = False
-    if not_folder:
-        raise ConfigError(
-            f"--output-dir {str(args.output_dir)!r} exists and is not a folder. Pass a folder, "
-            "or a path that does not exist yet."
-        )
+    require_folder_path(
+        args.output_dir, "--output-dir", "Pass a folder, or a path that does not exist yet."
+    )
     if is_within(args.output_dir, args.drop):
         raise ConfigError(
             f"--output-dir {str(args.output_dir)!r} is inside the inventory drop "

@@ -9,6 +9,7 @@ from vlf_frames.cli import add_verbosity_options
 from vlf_frames.contracts import write_contracts
 from vlf_frames.errors import ExitCode
 from vlf_frames.render import console, is_quiet
+from vlf_frames.writing import require_folder_path
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -29,6 +30,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
+    require_folder_path(
+        args.output_dir, "--output-dir", "Pass a folder, or a path that does not exist yet."
+    )
     written = write_contracts(args.output_dir)
     if not is_quiet():
         console.print(f"Wrote {len(written)} contract files to {args.output_dir}", markup=False)

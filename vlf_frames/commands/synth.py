@@ -31,7 +31,7 @@ from vlf_frames.synth import (
     default_customer_count,
     write_drop,
 )
-from vlf_frames.writing import missing_folders, remove_empty_folders
+from vlf_frames.writing import missing_folders, remove_empty_folders, require_folder_path
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
             f"Cannot write the drop to {str(out)!r}: it is the current folder or a folder "
             "above it. Pass a new folder, such as drop."
         )
+    require_folder_path(out, "Drop folder", "Pass a new folder, such as drop.")
     log.info(
         "writing a drop of %d subscribers and %d customers to %s (seed %d, %s)",
         options.subscribers, options.customers, out, options.seed, options.output_format,
@@ -114,7 +115,8 @@ def run(args: argparse.Namespace) -> int:
             TimeElapsedColumn(),
             TimeRemainingColumn(),
             console=console,
-            disable=is_quiet(),
+            # Off a terminal the bar shows nothing, and would leave an empty line behind.
+            disable=is_quiet() or not console.is_terminal,
             transient=True,
         ) as progress:
             task = progress.add_task("synth", total=None)
@@ -125,7 +127,8 @@ def run(args: argparse.Namespace) -> int:
 
             row_counts = write_drop(out, options, on_progress)
     except FileExistsError as error:
-        raise OutputError(f"Cannot write the drop: {error}. Choose a new folder.") from error
+        # An OUT that is in use is a usage error, as is one that is a file.
+        raise ConfigError(f"Cannot write the drop: {error}. Choose a new folder.") from error
     except OSError as error:
         remove_partial_drop(out, created_folders)
         raise OutputError(f"Cannot write the drop to {out}: {error}.") from error
