@@ -315,6 +315,64 @@ def test_one_invalid_customer_row_named(tmp_path: Path) -> None:
         assert "The row of customers for 'C1' is invalid itself: fix it first" in finding.fix
 
 
+@pytest.mark.parametrize("build", [build_report, build_in_two_partitions])
+def test_invalid_site_rows_named_as_cause(
+    tmp_path: Path, build: Callable[[Path], ReportResult]
+) -> None:
+    """The rows that name a site whose own row is invalid point to that row."""
+    customers = [customer("C1"), customer("C2", public_sector="maybe")]
+    sites = [
+        site("S1"),
+        site("S1", site_name="Second S1"),
+        site("S2", customer="C2"),
+        site("S3"),
+    ]
+    users = [
+        user("anna"),
+        user("bert", site="S2", customer="C2"),
+        user("cleo", site="S3"),
+        user("dora", site="S9"),
+    ]
+    drop = write_drop(tmp_path, customers=customers, sites=sites, users=users)
+
+    with pytest.raises(InvalidDropError) as error:
+        build(drop)
+
+    [unknown] = [finding for finding in error.value.findings if finding.check == "known_site"]
+    assert unknown.table == "users"
+    assert unknown.failing_rows == 3
+    assert (
+        ". The rows of sites for sites 'S1' of customer 'C1', 'S2' of customer 'C2' are invalid "
+        "themselves: fix them first, as listed under sites"
+    ) in unknown.fix
+    assert "'S3'" not in unknown.fix
+    assert "'S9'" not in unknown.fix
+
+
+def test_one_invalid_site_row_named(tmp_path: Path) -> None:
+    sites = [site("S1"), site("S1", site_name="Second S1")]
+    drop = write_drop(tmp_path, sites=sites, users=[user("anna")])
+
+    with pytest.raises(InvalidDropError) as error:
+        build_report(drop)
+
+    [unknown] = [finding for finding in error.value.findings if finding.check == "known_site"]
+    assert (
+        "The row of sites for site 'S1' of customer 'C1' is invalid itself: fix it first, as "
+        "listed under sites"
+    ) in unknown.fix
+
+
+def test_unknown_site_has_no_hint(tmp_path: Path) -> None:
+    drop = write_drop(tmp_path, users=[user("anna", site="S9")])
+
+    with pytest.raises(InvalidDropError) as error:
+        build_report(drop)
+
+    [unknown] = [finding for finding in error.value.findings if finding.check == "known_site"]
+    assert "listed under sites" not in unknown.fix
+
+
 @pytest.mark.parametrize("pkid", ["C2\x00", "C2\n", "\ufeffC2", "C2\u200b", "C\u20282"])
 def test_customer_pkid_invisible_character_rejected(tmp_path: Path, pkid: str) -> None:
     """The report writes the pkid as given, so a control or format character in it is invalid."""

@@ -51,6 +51,7 @@ from vlf_frames.validation import (
     EXAMPLE_COUNT,
     DropValidation,
     Finding,
+    ReferenceHints,
     ValidatedTable,
     check_file_schemas,
     empty_rejects,
@@ -58,7 +59,6 @@ from vlf_frames.validation import (
     scan_table,
     unreadable_table_error,
     validate_drop,
-    with_customer_hint,
 )
 
 log = logging.getLogger(__name__)
@@ -364,7 +364,7 @@ def build_report_partitioned(
         reports, dangling_parts, findings_parts, tables_parts = [], [], [], []
         # Valid customers and unknown pkids fall in different partitions, so the hint about
         # pkids that look alike is made for the whole drop.
-        customer_pkids, unknown_customers = [], []
+        hints = ReferenceHints()
         timings["validation"] = timings["rules"] = 0.0
         for partition in range(count):
             if on_stage is not None:
@@ -372,8 +372,7 @@ def build_report_partitioned(
             stage_started = time.perf_counter()
             part = validate_partition(layout, split, partition, duplicates)
             timings["validation"] += time.perf_counter() - stage_started
-            customer_pkids.extend(part.customer_pkids)
-            unknown_customers.extend(part.unknown_customers)
+            hints.extend(part.hints)
             tables_parts.append(summaries(part.tables))
             findings_parts.append(part.findings)
             if part.findings and on_invalid == "fail":
@@ -386,7 +385,7 @@ def build_report_partitioned(
 
     validation.tables = merge_tables(layout, tables_parts)
     validation.findings = merge_findings(findings_parts)
-    validation.findings = with_customer_hint(validation.findings, unknown_customers, customer_pkids)
+    validation.findings = hints.added_to(validation.findings)
     if validation.findings and on_invalid == "fail":
         raise InvalidDropError(validation, quarantine_possible=True)
 
@@ -425,7 +424,7 @@ def validate_partition(
         return partition_frame(split, spec.name, partition, schema)
 
     return validate_drop(
-        layout, read_table=read_partition, duplicated_keys=duplicates, hint_customers=False
+        layout, read_table=read_partition, duplicated_keys=duplicates, add_hints=False
     )
 
 

@@ -102,14 +102,38 @@ class ValidatedTable:
 
 
 @dataclass
-class DropValidation:
-    layout: DropLayout
-    tables: dict[str, ValidatedTable] = field(default_factory=dict)
-    findings: list[Finding] = field(default_factory=list)
+class ReferenceHints:
+    """The pkids that the hints about unknown customers and sites need, gathered table by
+    table."""
+
     # The customer_pkid values of rows that name no valid customer, per table that has them,
     # and the pkids of every row of customers, valid or not.
     unknown_customers: list[pl.Series] = field(default_factory=list)
     customer_pkids: list[pl.Series] = field(default_factory=list)
+    # The (customer_pkid, site_pkid) pairs of rows that name no valid site, per table that
+    # has them, and the pairs of every row of sites, valid or not.
+    unknown_sites: list[pl.DataFrame] = field(default_factory=list)
+    site_pairs: list[pl.DataFrame] = field(default_factory=list)
+
+    def extend(self, other: ReferenceHints) -> None:
+        """Add the pkids that another part of the drop gathered."""
+        self.unknown_customers.extend(other.unknown_customers)
+        self.customer_pkids.extend(other.customer_pkids)
+        self.unknown_sites.extend(other.unknown_sites)
+        self.site_pairs.extend(other.site_pairs)
+
+    def added_to(self, findings: list[Finding]) -> list[Finding]:
+        """Return the findings with the hints added to those of unknown customers and sites."""
+        hinted = with_customer_hint(findings, self.unknown_customers, self.customer_pkids)
+        return with_site_hint(hinted, self.unknown_sites, self.site_pairs)
+
+
+@dataclass
+class DropValidation:
+    layout: DropLayout
+    tables: dict[str, ValidatedTable] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+    hints: ReferenceHints = field(default_factory=ReferenceHints)
 
     @property
     def stops_run(self) -> bool:
@@ -162,14 +186,15 @@ def validate_drop(
     *,
     read_table: Callable[[TableFiles], pl.DataFrame] | None = None,
     duplicated_keys: dict[str, dict[str, pl.Series]] | None = None,
-    hint_customers: bool = True,
+    add_hints: bool = True,
 ) -> DropValidation:
     """Validate every table of the drop, parents first, so that references use valid parents.
 
     By default each table's files are schema-checked and then read whole. A caller that
     validates the drop in parts passes ``read_table`` to supply the part's rows, after checking
     the schemas itself, and ``duplicated_keys`` as ``table_schema`` takes it, per table. Such a
-    caller passes ``hint_customers=False`` and calls ``with_customer_hint`` for the whole drop.
+    caller passes ``add_hints=False`` and adds the ``hints`` of every part to the findings of
+    the whole drop.
     """
     result = DropValidation(layout)
     known_customers: pl.Series | None = None
@@ -196,11 +221,15 @@ def validate_drop(
         validated, findings = validate_frame(
             table_files.spec, table_files.form, files, frame, schema
         )
-        if known_customers is not None and any(
-            finding.check == "known_customer" for finding in findings
-        ):
+        checks = {finding.check for finding in findings}
+        if known_customers is not None and "known_customer" in checks:
             pkids = frame.get_column(CUSTOMER_KEY).drop_nulls().unique()
-            result.unknown_customers.append(pkids.filter(~pkids.is_in(known_customers.implode())))
+            unknown = pkids.filter(~pkids.is_in(known_customers.implode()))
+            result.hints.unknown_customers.append(unknown)
+        if known_sites is not None and "known_site" in checks:
+            pairs = frame.select(CUSTOMER_KEY, SITE_KEY).drop_nulls().unique()
+            unknown_pairs = pairs.filter(~site_key().is_in(known_sites.implode()))
+            result.hints.unknown_sites.append(unknown_pairs)
         result.tables[name] = validated
         result.findings.extend(findings)
         log.debug(
@@ -211,14 +240,13 @@ def validate_drop(
         )
         if name == "customers":
             known_customers = validated.valid.get_column(CUSTOMER_KEY)
-            result.customer_pkids.append(frame.get_column(CUSTOMER_KEY).drop_nulls())
+            result.hints.customer_pkids.append(frame.get_column(CUSTOMER_KEY).drop_nulls())
         elif name == "sites":
             known_sites = validated.valid.select(site_key()).to_series()
+            result.hints.site_pairs.append(frame.select(CUSTOMER_KEY, SITE_KEY).drop_nulls())
 
-    if hint_customers:
-        result.findings = with_customer_hint(
-            result.findings, result.unknown_customers, result.customer_pkids
-        )
+    if add_hints:
+        result.findings = result.hints.added_to(result.findings)
     return result
 
 
@@ -268,6 +296,46 @@ def invalid_customers_hint(unknown: pl.DataFrame, known: pl.DataFrame) -> str:
         f". The rows of customers for {named}{more} are invalid themselves: fix them first, "
         "as listed under customers"
     )
+
+
+def with_site_hint(
+    findings: list[Finding], unknown_sites: list[pl.DataFrame], site_pairs: list[pl.DataFrame]
+) -> list[Finding]:
+    """Add to the findings of unknown sites the sites whose own rows in sites are invalid.
+
+    One invalid site row fails every row that refers to it, in every table, so the hint points
+    to the cause. ``site_pairs`` are the customer and site pkids of every row of sites, valid
+    or not.
+    """
+    if not unknown_sites or not site_pairs:
+        return findings
+    invalid = (
+        pl.concat(unknown_sites)
+        .unique()
+        .join(pl.concat(site_pairs), on=[CUSTOMER_KEY, SITE_KEY], how="semi")
+        .sort(SITE_KEY, CUSTOMER_KEY)
+    )
+    if invalid.is_empty():
+        return findings
+    named = ", ".join(
+        f"{site_pkid!r} of customer {customer_pkid!r}"
+        for customer_pkid, site_pkid in invalid.head(HINT_PAIRS).iter_rows()
+    )
+    if invalid.height == 1:
+        hint = (
+            f". The row of sites for site {named} is invalid itself: fix it first, as listed "
+            "under sites"
+        )
+    else:
+        more = f" and {invalid.height - HINT_PAIRS:,} more" if invalid.height > HINT_PAIRS else ""
+        hint = (
+            f". The rows of sites for sites {named}{more} are invalid themselves: fix them "
+            "first, as listed under sites"
+        )
+    return [
+        replace(finding, fix=finding.fix + hint) if finding.check == "known_site" else finding
+        for finding in findings
+    ]
 
 
 def look_alike_customers_hint(unknown: pl.DataFrame, known: pl.DataFrame) -> str:
