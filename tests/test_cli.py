@@ -889,6 +889,37 @@ def test_validate_rejects_empty_customers(tmp_path: Path) -> None:
     assert "The drop is valid" not in result.stdout
 
 
+def test_validate_customers_schema_alone(tmp_path: Path) -> None:
+    """A customers file without customer_pkid gets its schema finding, and no claim that the
+    table has no rows."""
+    drop = write_drop(tmp_path, users=[user("anna")])
+    customers = (drop / "customers.csv").read_text(encoding="utf-8")
+    (drop / "customers.csv").write_text(
+        customers.replace("customer_pkid", "customer_id", 1), encoding="utf-8"
+    )
+
+    result = run_cli("validate", drop)
+
+    assert result.returncode == 1, outcome(result)
+    message = one_line(result.stderr)
+    assert "column customer_pkid, check column_in_dataframe" in message
+    assert "No customer is left" not in message
+    assert "has no rows" not in message
+
+
+def test_findings_start_at_first_line(tmp_path: Path) -> None:
+    """stderr starts with the first finding, and the headline names one table in the singular."""
+    drop = write_drop(tmp_path, users=[user("anna"), user("  ")])
+
+    checked = run_cli("validate", drop)
+    reported = run_cli("report", drop, "--output-dir", tmp_path / "out", "-q", *FULL_OPTIONS)
+
+    for result in (checked, reported):
+        assert result.returncode == 1, outcome(result)
+        assert result.stderr.startswith("Table users in "), result.stderr
+    assert "failed checks: 1, in table users. " in one_line(reported.stderr)
+
+
 def test_validate_names_customers_left_out(tmp_path: Path) -> None:
     """validate writes no report, so it names what quarantine would leave out."""
     drop = write_drop(

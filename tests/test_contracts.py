@@ -62,6 +62,23 @@ def test_schemas_folder_is_a_file(tmp_path: Path, below: str) -> None:
     assert sorted(tmp_path.iterdir()) == [blocker]
 
 
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+def test_schemas_folder_cannot_be_made() -> None:
+    """No user, root included, can make a folder in /proc, and the message tells what to pass."""
+    result = subprocess.run(
+        [sys.executable, "-m", "vlf_frames.cli", "schemas", "--output-dir", "/proc/vlf-x"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert result.returncode == 3, result.stderr
+    message = " ".join(result.stderr.split())
+    assert "Cannot write to folder '/proc/vlf-x': No such file or directory." in message
+    assert "Pass a folder you can write to, or one that can be created." in message
+    assert "Traceback" not in result.stderr
+
+
 def test_report_contract_lists_columns_in_order() -> None:
     report = json.loads(contract_files()["report.json"])
 

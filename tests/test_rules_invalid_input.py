@@ -319,34 +319,40 @@ def test_one_invalid_customer_row_named(tmp_path: Path) -> None:
 def test_invalid_site_rows_named_as_cause(
     tmp_path: Path, build: Callable[[Path], ReportResult]
 ) -> None:
-    """The rows that name a site whose own row is invalid point to that row."""
+    """The rows that name a site whose own row is invalid point to that row. A site that is
+    invalid because its customer is invalid is left to the customer's hint."""
     customers = [customer("C1"), customer("C2", public_sector="maybe")]
     sites = [
         site("S1"),
         site("S1", site_name="Second S1"),
         site("S2", customer="C2"),
         site("S3"),
+        site("S4"),
+        site("S4", site_name="Second S4"),
     ]
     users = [
         user("anna"),
         user("bert", site="S2", customer="C2"),
         user("cleo", site="S3"),
         user("dora", site="S9"),
+        user("emil", site="S4"),
     ]
     drop = write_drop(tmp_path, customers=customers, sites=sites, users=users)
 
     with pytest.raises(InvalidDropError) as error:
         build(drop)
 
-    [unknown] = [finding for finding in error.value.findings if finding.check == "known_site"]
-    assert unknown.table == "users"
-    assert unknown.failing_rows == 3
+    findings = {(finding.table, finding.check): finding for finding in error.value.findings}
+    unknown = findings["users", "known_site"]
+    assert unknown.failing_rows == 4
     assert (
-        ". The rows of sites for sites 'S1' of customer 'C1', 'S2' of customer 'C2' are invalid "
-        "themselves: fix them first, as listed under sites"
+        ". The rows of sites for site 'S1' of customer 'C1' and site 'S4' of customer 'C1' are "
+        "invalid themselves: fix them first, as listed under sites"
     ) in unknown.fix
-    assert "'S3'" not in unknown.fix
-    assert "'S9'" not in unknown.fix
+    for other in ("'S2'", "'S3'", "'S9'", "'C2'"):
+        assert other not in unknown.fix
+    unknown_customer = findings["users", "known_customer"]
+    assert "The row of customers for 'C2' is invalid itself" in unknown_customer.fix
 
 
 def test_one_invalid_site_row_named(tmp_path: Path) -> None:
@@ -360,6 +366,22 @@ def test_one_invalid_site_row_named(tmp_path: Path) -> None:
     assert (
         "The row of sites for site 'S1' of customer 'C1' is invalid itself: fix it first, as "
         "listed under sites"
+    ) in unknown.fix
+
+
+def test_many_invalid_site_rows_counted(tmp_path: Path) -> None:
+    pkids = ["S1", "S2", "S3", "S4", "S5"]
+    sites = [site(pkid, site_name=name) for pkid in pkids for name in ("one", "two")]
+    users = [user(f"user{number}", site=pkid) for number, pkid in enumerate(pkids)]
+    drop = write_drop(tmp_path, sites=sites, users=users)
+
+    with pytest.raises(InvalidDropError) as error:
+        build_report(drop)
+
+    [unknown] = [finding for finding in error.value.findings if finding.check == "known_site"]
+    assert (
+        "The rows of sites for site 'S1' of customer 'C1', site 'S2' of customer 'C1', site "
+        "'S3' of customer 'C1' and 2 more are invalid themselves"
     ) in unknown.fix
 
 

@@ -31,7 +31,8 @@ class InvalidDropError(InvalidInputError):
     def __init__(self, validation: DropValidation, *, quarantine_possible: bool) -> None:
         self.validation = validation
         self.findings: list[Finding] = validation.findings
-        tables = ", ".join(dict.fromkeys(finding.table for finding in self.findings))
+        names = list(dict.fromkeys(finding.table for finding in self.findings))
+        tables = ("table " if len(names) == 1 else "tables ") + ", ".join(names)
         hint = (
             "Fix the files and run again, or rerun with --on-invalid quarantine to set the "
             "invalid rows aside and write the report from the valid rows."
@@ -41,7 +42,7 @@ class InvalidDropError(InvalidInputError):
         )
         self.headline = (
             f"The inventory drop is invalid: failed checks: {len(self.findings)}, in "
-            f"tables {tables}. {hint}"
+            f"{tables}. {hint}"
         )
         details = [
             f"  {finding.table} ({finding.file}): column {finding.column}, check {finding.check}"

@@ -123,8 +123,10 @@ def print_findings(findings: Sequence[Finding]) -> None:
     by_file: dict[tuple[str, str | None], list[Finding]] = {}
     for finding in findings:
         by_file.setdefault((finding.table, finding.file), []).append(finding)
-    for (table, file), group in by_file.items():
-        console.print()
+    for index, ((table, file), group) in enumerate(by_file.items()):
+        # An empty line separates the files, and none comes before the first.
+        if index:
+            console.print()
         console.print(
             Text.assemble(("Table ", "bold"), (table, "bold cyan"), " in ", (str(file), "cyan"))
         )

@@ -147,8 +147,11 @@ class DropValidation:
         """Return what the customers table contains when none of its rows is valid, so that a
         report would have no customer row, else None."""
         customers = self.tables.get("customers")
-        rows = 0 if customers is None else customers.rows_read
-        rejected = 0 if customers is None else customers.rejected.height
+        # A customers file that does not fit the schema has a finding of its own, and its rows
+        # are not checked.
+        if customers is None:
+            return None
+        rows, rejected = customers.rows_read, customers.rejected.height
         if rows > rejected:
             return None
         if rows == 0:
@@ -229,6 +232,12 @@ def validate_drop(
         if known_sites is not None and "known_site" in checks:
             pairs = frame.select(CUSTOMER_KEY, SITE_KEY).drop_nulls().unique()
             unknown_pairs = pairs.filter(~site_key().is_in(known_sites.implode()))
+            if known_customers is not None:
+                # A row of an invalid or unknown customer also fails the customer check, whose
+                # hint names the cause, so its site is left out of the site hint.
+                unknown_pairs = unknown_pairs.filter(
+                    pl.col(CUSTOMER_KEY).is_in(known_customers.implode())
+                )
             result.hints.unknown_sites.append(unknown_pairs)
         result.tables[name] = validated
         result.findings.extend(findings)
@@ -317,20 +326,22 @@ def with_site_hint(
     )
     if invalid.is_empty():
         return findings
-    named = ", ".join(
-        f"{site_pkid!r} of customer {customer_pkid!r}"
+    sites = [
+        f"site {site_pkid!r} of customer {customer_pkid!r}"
         for customer_pkid, site_pkid in invalid.head(HINT_PAIRS).iter_rows()
-    )
+    ]
+    if invalid.height > HINT_PAIRS:
+        sites.append(f"{invalid.height - HINT_PAIRS:,} more")
+    named = sites[0] if len(sites) == 1 else ", ".join(sites[:-1]) + " and " + sites[-1]
     if invalid.height == 1:
         hint = (
-            f". The row of sites for site {named} is invalid itself: fix it first, as listed "
-            "under sites"
+            f". The row of sites for {named} is invalid itself: fix it first, as listed under "
+            "sites"
         )
     else:
-        more = f" and {invalid.height - HINT_PAIRS:,} more" if invalid.height > HINT_PAIRS else ""
         hint = (
-            f". The rows of sites for sites {named}{more} are invalid themselves: fix them "
-            "first, as listed under sites"
+            f". The rows of sites for {named} are invalid themselves: fix them first, as listed "
+            "under sites"
         )
     return [
         replace(finding, fix=finding.fix + hint) if finding.check == "known_site" else finding

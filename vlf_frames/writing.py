@@ -128,7 +128,8 @@ def write_atomically(path: Path, text: str, *, private: bool = False) -> None:
         )
     except OSError as error:
         raise OutputError(
-            f"Cannot write to folder {str(path.parent)!r}: {error.strerror}."
+            f"Cannot write to folder {str(path.parent)!r}: {error.strerror}. Pass a folder you "
+            "can write to, or one that can be created."
         ) from error
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as file:
