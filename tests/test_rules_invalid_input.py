@@ -355,6 +355,56 @@ def test_invalid_site_rows_named_as_cause(
     assert "The row of customers for 'C2' is invalid itself" in unknown_customer.fix
 
 
+@pytest.mark.parametrize("written", ["SITE_PKID", " site_pkid", "Site_Pkid "])
+def test_misspelled_column_named(tmp_path: Path, written: str) -> None:
+    """A header that differs from a column only by case or spaces gets the rename as its fix."""
+    drop = write_drop(tmp_path, users=[user("anna")])
+    users = drop / "users.csv"
+    header, rows = users.read_text(encoding="utf-8").split("\n", 1)
+    users.write_text(header.replace("site_pkid", written) + "\n" + rows, encoding="utf-8")
+
+    with pytest.raises(InvalidDropError) as error:
+        build_report(drop)
+
+    [missing] = error.value.findings
+    assert (missing.table, missing.column, missing.check) == (
+        "users",
+        "site_pkid",
+        "column_in_dataframe",
+    )
+    assert missing.fix == (
+        f"rename the column {written!r} to 'site_pkid' in the export (column names are matched "
+        "exactly)"
+    )
+
+
+def test_misspelled_parquet_column_named(tmp_path: Path) -> None:
+    drop = write_drop(tmp_path)
+    customers = {"Customer_PKID": pa.array(["C1"]), "public_sector": pa.array([True])}
+    (drop / "customers.csv").unlink()
+    pq.write_table(pa.table(customers), drop / "customers.parquet")
+
+    with pytest.raises(InvalidDropError) as error:
+        build_report(drop)
+
+    [missing] = error.value.findings
+    assert missing.column == "customer_pkid"
+    assert missing.fix.startswith("rename the column 'Customer_PKID' to 'customer_pkid'")
+
+
+def test_missing_column_without_near_name(tmp_path: Path) -> None:
+    drop = write_drop(tmp_path, users=[user("anna")])
+    users = drop / "users.csv"
+    header, rows = users.read_text(encoding="utf-8").split("\n", 1)
+    users.write_text(header.replace("site_pkid", "site") + "\n" + rows, encoding="utf-8")
+
+    with pytest.raises(InvalidDropError) as error:
+        build_report(drop)
+
+    [missing] = error.value.findings
+    assert missing.fix == "add the column to the export (column names are matched exactly)"
+
+
 def test_one_invalid_site_row_named(tmp_path: Path) -> None:
     sites = [site("S1"), site("S1", site_name="Second S1")]
     drop = write_drop(tmp_path, sites=sites, users=[user("anna")])

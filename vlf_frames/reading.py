@@ -984,6 +984,14 @@ def error_summary(error: Exception) -> str:
     return text if len(text) <= ERROR_TEXT_LIMIT else text[:ERROR_TEXT_LIMIT] + "…"
 
 
+def file_column_names(data_file: DataFile) -> list[str]:
+    """Return the names of a file's columns, as its header or Parquet schema spells them."""
+    path = str(data_file.path)
+    if data_file.format == "csv":
+        return pl.scan_csv(path, infer_schema=False, has_header=True).collect_schema().names()
+    return pl.scan_parquet(path).collect_schema().names()
+
+
 def scan_file(data_file: DataFile, spec: TableSpec) -> pl.LazyFrame:
     """Scan one file lazily with explicit types: every column of the table that the file has.
 

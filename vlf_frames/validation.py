@@ -30,6 +30,7 @@ from vlf_frames.reading import (
     DropLayout,
     TableFiles,
     error_summary,
+    file_column_names,
     malformed_csv_error,
     record_lines,
     scan_file,
@@ -395,8 +396,9 @@ def check_file_schemas(table_files: TableFiles) -> list[Finding]:
         try:
             schema.validate(frame, lazy=True)
         except pa.errors.SchemaErrors as errors:
+            columns = file_column_names(data_file)
             for row in errors.failure_cases.iter_rows(named=True):
-                findings.append(schema_finding(spec, str(data_file.path), frame, row))
+                findings.append(schema_finding(spec, str(data_file.path), frame, row, columns))
     return findings
 
 
@@ -416,14 +418,29 @@ def fits_model(file_schema: pl.Schema, schema: pa.DataFrameSchema) -> bool:
 
 
 def schema_finding(
-    spec: TableSpec, file: str, frame: pl.LazyFrame, failure: dict[str, object]
+    spec: TableSpec,
+    file: str,
+    frame: pl.LazyFrame,
+    failure: dict[str, object],
+    file_columns: list[str],
 ) -> Finding:
-    """Describe a missing column, or a column of the wrong type with its first values."""
+    """Describe a missing column, or a column of the wrong type with its first values.
+
+    ``file_columns`` are the names of the file's columns, as the file spells them.
+    """
     check = str(failure["check"])
     if check == "column_in_dataframe":
         column = str(failure["failure_case"])
+        fix = FIXES[check]
+        # A header in other case or with spaces around a name is a common export mistake.
+        near = [name for name in file_columns if comparable_name(name) == column.casefold()]
+        if near:
+            fix = (
+                f"rename the column {near[0]!r} to {column!r} in the export (column names are "
+                "matched exactly)"
+            )
         return Finding(
-            spec.name, file, column, check, CHECK_DESCRIPTIONS[check], None, (), FIXES[check], True
+            spec.name, file, column, check, CHECK_DESCRIPTIONS[check], None, (), fix, True
         )
 
     # Every row of the file has the wrong type, so the finding counts them all.
@@ -441,6 +458,11 @@ def schema_finding(
         format_example(record, (column,), file) for record in first_rows.iter_rows(named=True)
     )
     return Finding(spec.name, file, column, "dtype", description, row_count, examples, fix, True)
+
+
+def comparable_name(name: str) -> str:
+    """Return a column name without surrounding white space or byte order mark, case-folded."""
+    return name.replace("\ufeff", "").strip().casefold()
 
 
 def table_schema(
