@@ -876,6 +876,22 @@ def test_empty_customers_writes_no_report(tmp_path: Path) -> None:
     assert "No customer is left to report: customers has no rows" in message
 
 
+def test_log_lines_whole_off_terminal(tmp_path: Path) -> None:
+    """With stderr in a file or pipe, each log record is one line: time, level and message,
+    with no padding, so that grep finds whole records."""
+    drop = write_drop(tmp_path, users=[])
+
+    result = run_cli("validate", drop)
+
+    assert result.returncode == 0, outcome(result)
+    [warning] = [line for line in result.stderr.splitlines() if "WARNING" in line]
+    assert re.fullmatch(
+        r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d WARNING No rows in users, phones: check that the "
+        r"export is complete, .*\S",
+        warning,
+    ), warning
+
+
 def test_validate_rejects_empty_customers(tmp_path: Path) -> None:
     """validate fails a drop that report would stop at for want of customers."""
     drop = write_drop(tmp_path, customers=[], sites=[])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LOG_WIDTH = 160
+LOG_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 # Progress, findings and summaries go to stderr so that stdout stays free for data.
 console = Console(stderr=True, highlight=False, soft_wrap=True)
 if not console.is_terminal and "COLUMNS" not in os.environ:
@@ -45,14 +47,24 @@ def configure_output(*, verbose: int, quiet: bool) -> None:
         level = logging.INFO
     else:
         level = logging.WARNING
-    handler = RichHandler(
-        console=console,
-        show_path=False,
-        markup=False,
-        rich_tracebacks=False,
-        log_time_format="%Y-%m-%d %H:%M:%S",
+    handler: logging.Handler
+    if console.is_terminal:
+        handler = RichHandler(
+            console=console,
+            show_path=False,
+            markup=False,
+            rich_tracebacks=False,
+            log_time_format=LOG_TIME_FORMAT,
+        )
+        line_format = "%(message)s"
+    else:
+        # A log file or a scheduler gets one line per record, with no padding or wrapping,
+        # so that grep and log collectors see whole records.
+        handler = logging.StreamHandler(sys.stderr)
+        line_format = "%(asctime)s %(levelname)s %(message)s"
+    logging.basicConfig(
+        level=level, handlers=[handler], format=line_format, datefmt=LOG_TIME_FORMAT, force=True
     )
-    logging.basicConfig(level=level, handlers=[handler], format="%(message)s", force=True)
 
 
 def is_quiet() -> bool:
