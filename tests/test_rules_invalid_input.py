@@ -344,7 +344,9 @@ def test_invalid_site_rows_named_as_cause(
 
     findings = {(finding.table, finding.check): finding for finding in error.value.findings}
     unknown = findings["users", "known_site"]
-    assert unknown.failing_rows == 4
+    # bert's row fails only the customer check, whose finding names the cause.
+    assert unknown.failing_rows == 3
+    assert findings["users", "known_customer"].failing_rows == 1
     assert (
         ". The rows of sites for site 'S1' of customer 'C1' and site 'S4' of customer 'C1' are "
         "invalid themselves: fix them first, as listed under sites"
@@ -403,6 +405,32 @@ def test_missing_column_without_near_name(tmp_path: Path) -> None:
 
     [missing] = error.value.findings
     assert missing.fix == "add the column to the export (column names are matched exactly)"
+
+
+@pytest.mark.parametrize("build", [build_report, build_in_two_partitions])
+def test_unknown_customer_no_site_finding(
+    tmp_path: Path, build: Callable[[Path], ReportResult]
+) -> None:
+    """A row of an unknown customer is not also told to fix its site, which is looked up
+    under that customer."""
+    drop = write_drop(tmp_path, users=[user("anna"), user("ben", customer="C9")])
+
+    with pytest.raises(InvalidDropError) as error:
+        build(drop)
+
+    assert [(finding.table, finding.check) for finding in error.value.findings] == [
+        ("users", "known_customer")
+    ]
+
+
+def test_unknown_customer_reject_reason(tmp_path: Path) -> None:
+    drop = write_drop(tmp_path, users=[user("anna"), user("ben", customer="C9")])
+
+    result = build_report(drop, on_invalid="quarantine")
+
+    [reasons] = result.validation.rejects().get_column("reasons").to_list()
+    assert "customer_pkid names no customer" in reasons
+    assert "site_pkid" not in reasons
 
 
 def test_one_invalid_site_row_named(tmp_path: Path) -> None:

@@ -717,7 +717,7 @@ def validate_frame(
     if failures is None or failures.height == 0:
         return ValidatedTable(spec, form, files, frame.height, frame, empty_rejects()), []
 
-    failures = (
+    failures = without_implied_failures(
         failures.filter(pl.col("index").is_not_null())
         .select(pl.col("index").cast(pl.UInt32), "check", "column")
         .unique()
@@ -728,6 +728,20 @@ def validate_frame(
     valid = frame.filter(~is_rejected)
     rejected = rejected_rows(spec, frame, failures)
     return ValidatedTable(spec, form, files, frame.height, valid, rejected), findings
+
+
+def without_implied_failures(failures: pl.DataFrame) -> pl.DataFrame:
+    """Leave out the site failure of a row that also fails the customer check.
+
+    A site is looked up under the row's customer, so a row of an unknown or invalid customer
+    fails the site check too, however right its site_pkid is. The customer finding names the
+    cause, and the row is rejected by it alone.
+    """
+    customer_failures = failures.filter(pl.col("check") == "known_customer").get_column("index")
+    implied = (pl.col("check") == "known_site") & pl.col("index").is_in(
+        customer_failures.implode()
+    )
+    return failures.filter(~implied)
 
 
 def describe_check(spec: TableSpec, check: str) -> tuple[str, str]:

@@ -73,7 +73,11 @@ def run(args: argparse.Namespace) -> int:
         )
     if validation.findings:
         rejected = sum(validation.rejected_rows.values())
-        schema_note = " Some files do not fit the schema." if validation.stops_run else ""
+        schema_note = (
+            " Some files do not fit the schema, and their rows were not checked."
+            if validation.stops_run
+            else ""
+        )
         console.print(
             f"The drop is invalid: failed checks: {len(validation.findings)}, invalid rows: "
             f"{rejected:,}.{schema_note}",
