@@ -215,7 +215,8 @@ def test_synth_csv_format(tmp_path: Path) -> None:
 def test_synth_existing_folder_rejected(drop: Path) -> None:
     result = run_cli("synth", str(drop), "--subscribers", "10")
     assert result.returncode == 2, result.stderr
-    assert "already exists" in result.stderr
+    message = " ".join(result.stderr.split())
+    assert f"OUT '{drop}' is a folder that is not empty. Pass the path of a new or empty" in message
 
 
 def test_synth_invalid_subscribers_rejected(tmp_path: Path) -> None:
@@ -237,7 +238,7 @@ def test_synth_output_file_named(tmp_path: Path) -> None:
     result = run_cli("synth", str(out), "--subscribers", "10")
     assert result.returncode == 2, result.stderr
     message = " ".join(result.stderr.split())
-    assert f"Drop folder '{out}' exists and is not a folder" in message
+    assert f"OUT '{out}' exists and is not a folder" in message
     assert not out.with_name("afile.partial").exists()
 
 
@@ -250,8 +251,8 @@ def test_synth_under_a_file(tmp_path: Path) -> None:
     assert result.returncode == 2, result.stderr
     message = " ".join(result.stderr.split())
     assert (
-        f"Drop folder '{out}' cannot be made, because '{blocker}' is a file, not a folder. "
-        "Pass a new folder, such as drop."
+        f"OUT '{out}' cannot be made, because '{blocker}' is a file, not a folder. "
+        "Pass the path of a new or empty folder."
     ) in message
     assert "Errno" not in message
     assert sorted(tmp_path.iterdir()) == [blocker]
@@ -264,7 +265,7 @@ def test_synth_messages_start_at_first_line(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stderr.startswith("Synthetic drop "), done.stderr
     assert failed.returncode == 2, failed.stderr
-    assert failed.stderr.startswith("error: Cannot write the drop: "), failed.stderr
+    assert failed.stderr.startswith("error: OUT "), failed.stderr
 
 
 def test_synth_into_current_folder_rejected(tmp_path: Path) -> None:

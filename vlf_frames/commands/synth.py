@@ -74,6 +74,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(handler=run, stopped="no drop was written")
 
 
+def not_empty(folder: Path) -> bool:
+    """Return whether ``folder`` is a folder with entries. A folder that cannot be listed
+    counts as empty here, and writing the drop reports its error."""
+    try:
+        return folder.is_dir() and any(folder.iterdir())
+    except OSError:
+        return False
+
+
 def run(args: argparse.Namespace) -> int:
     customers = args.customers
     if customers is None:
@@ -95,9 +104,12 @@ def run(args: argparse.Namespace) -> int:
     if out.resolve() in (current, *current.parents):
         raise ConfigError(
             f"Cannot write the drop to {str(out)!r}: it is the current folder or a folder "
-            "above it. Pass a new folder, such as drop."
+            "above it. Pass the path of a new folder below it, such as ./drop."
         )
-    require_folder_path(out, "Drop folder", "Pass a new folder, such as drop.")
+    advice = "Pass the path of a new or empty folder."
+    require_folder_path(out, "OUT", advice)
+    if not_empty(out):
+        raise ConfigError(f"OUT {str(out)!r} is a folder that is not empty. {advice}")
     log.info(
         "writing a drop of %d subscribers and %d customers to %s (seed %d, %s)",
         options.subscribers, options.customers, out, options.seed, options.output_format,
