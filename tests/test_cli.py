@@ -923,6 +923,20 @@ def test_validate_customers_schema_alone(tmp_path: Path) -> None:
     assert "has no rows" not in message
 
 
+@pytest.mark.parametrize("partitions", ["1", "2"])
+def test_summary_lists_table_not_read(tmp_path: Path, partitions: str) -> None:
+    """A table whose file does not fit the schema stays in the summary, marked as not read."""
+    drop = drop_without_userid_column(tmp_path)
+
+    result = run_cli("validate", drop, "--partitions", partitions)
+
+    assert result.returncode == 1, outcome(result)
+    assert re.search(r"│ users +│ users\.csv +│ +not read │ +- │", result.stderr), result.stderr
+    # In one pass the other tables are checked, and in chunks no row is read at all.
+    customers_read = re.search(r"│ customers +│ customers\.csv +│ +2 │ +0 │", result.stderr)
+    assert (customers_read is not None) == (partitions == "1"), result.stderr
+
+
 def test_findings_start_at_first_line(tmp_path: Path) -> None:
     """stderr starts with the first finding, and the headline names one table in the singular."""
     drop = write_drop(tmp_path, users=[user("anna"), user("  ")])

@@ -18,6 +18,7 @@ from rich.text import Text
 
 from vlf_frames import stopping
 from vlf_frames.normalize import look_alike_key
+from vlf_frames.tables import TABLE_SPECS
 
 if TYPE_CHECKING:
     from vlf_frames.validation import DropValidation, Finding
@@ -190,8 +191,14 @@ def print_tables_read(validation: DropValidation) -> None:
     tables.add_column("form")
     tables.add_column("rows read", justify="right")
     tables.add_column("rows rejected", justify="right")
-    for name, table in validation.tables.items():
-        tables.add_row(name, table.form, f"{table.rows_read:,}", f"{table.rejected.height:,}")
+    for name in TABLE_SPECS:
+        table_files = validation.layout.tables.get(name)
+        table = validation.tables.get(name)
+        if table is not None:
+            tables.add_row(name, table.form, f"{table.rows_read:,}", f"{table.rejected.height:,}")
+        elif table_files is not None:
+            # A file that does not fit the schema stops the checks of its rows.
+            tables.add_row(name, table_files.form, "not read", "-")
     console.print(tables)
     if validation.layout.absent:
         absent = ", ".join(validation.layout.absent)
