@@ -8,10 +8,12 @@ subprocess.
 from __future__ import annotations
 
 import errno
+import logging
 import os
 import shutil
 import sys
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -306,6 +308,39 @@ def test_empty_variable_counts_as_unset(tmp_path: Path) -> None:
 
     assert result.returncode == 0, outcome(result)
     assert sorted(path.name for path in output_dir.iterdir()) == [FULL_REPORT_NAME]
+
+
+@pytest.mark.parametrize(
+    ("now", "from_file", "warned"),
+    [
+        (datetime(2026, 4, 1, tzinfo=UTC), True, True),
+        (datetime(2025, 12, 1, tzinfo=UTC), True, True),
+        (datetime(2026, 2, 20, tzinfo=UTC), True, False),
+        (datetime(2026, 4, 1, tzinfo=UTC), False, False),
+    ],
+)
+def test_stale_file_date_time_warned(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, now: datetime, from_file: bool, warned: bool
+) -> None:
+    """A date_time left in the settings file would date every later report the same."""
+    config = tmp_path / "settings.toml"
+    config.write_text(SETTINGS_TOML if from_file else settings_without("date_time"), "utf-8")
+    options = {} if from_file else {"date_time": "2026-01-31 23:59"}
+
+    with caplog.at_level(logging.WARNING):
+        settings = resolve_settings(options, config_file=config, environ={}, now=now)
+
+    assert settings.date_time == datetime(2026, 1, 31, 23, 59, tzinfo=UTC)
+    warnings = [record.getMessage() for record in caplog.records]
+    if warned:
+        days = abs(now - settings.date_time).days
+        assert warnings == [
+            f"date_time 2026-01-31 23:59 from settings file '{config}' is {days} days from "
+            "now, and every run with this file writes a report of that time. Remove date_time "
+            "from the file to use the current time, or pass --date-time."
+        ]
+    else:
+        assert warnings == []
 
 
 def test_blank_and_missing_both_named() -> None:

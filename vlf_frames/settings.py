@@ -4,6 +4,7 @@ command-line options, in increasing order of precedence."""
 from __future__ import annotations
 
 import difflib
+import logging
 import os
 import re
 import tomllib
@@ -14,6 +15,12 @@ from pathlib import Path
 
 from vlf_frames import AUDIT_VERSION
 from vlf_frames.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+# A date_time in a settings file further than this from the time of the run is likely left
+# over from an earlier month.
+STALE_FILE_DAYS = 31
 
 ENV_PREFIX = "VLF_"
 DATE_TIME_FORMAT = "%Y-%m-%d %H:%M"
@@ -287,6 +294,32 @@ def check_environment_names(environ: Mapping[str, str], command_options: Collect
     raise ConfigError(message + ".")
 
 
+def report_time(
+    sources: Mapping[str, tuple[str, str]], file_source: str | None, now: datetime | None
+) -> datetime:
+    """Return the report time: the date_time setting, or else the current minute in UTC.
+
+    A date_time from the settings file more than ``STALE_FILE_DAYS`` away from now gets a
+    warning, because the file serves every monthly run.
+    """
+    current = (now or datetime.now(UTC)).astimezone(UTC)
+    if "date_time" not in sources:
+        return current.replace(second=0, microsecond=0)
+    value, source = sources["date_time"]
+    date_time = parse_date_time(value, source)
+    days = abs(current - date_time).days
+    if source == file_source and days > STALE_FILE_DAYS:
+        log.warning(
+            "date_time %s from %s is %d days from now, and every run with this file writes a "
+            "report of that time. Remove date_time from the file to use the current time, or "
+            "pass --date-time.",
+            value,
+            source,
+            days,
+        )
+    return date_time
+
+
 def option_source(name: str) -> str:
     return f"option --{name.replace('_', '-')}"
 
@@ -325,9 +358,11 @@ def resolve_settings(
     """
     environ = os.environ if environ is None else environ
     sources: dict[str, tuple[str, str]] = {}
+    file_source = None
     if config_file is not None:
+        file_source = f"settings file {str(config_file)!r}"
         for name, value in read_settings_file(config_file).items():
-            sources[name] = (value, f"settings file {str(config_file)!r}")
+            sources[name] = (value, file_source)
     check_environment_names(environ, command_options)
     # An empty variable counts as unset. One of spaces only overrides the file and is then
     # rejected as blank, as a blank option is.
@@ -363,13 +398,7 @@ def resolve_settings(
     if problems:
         raise ConfigError(" ".join(problems))
 
-    if "date_time" in sources:
-        value, source = sources["date_time"]
-        date_time = parse_date_time(value, source)
-    else:
-        current = now or datetime.now(UTC)
-        date_time = current.astimezone(UTC).replace(second=0, microsecond=0)
-
+    date_time = report_time(sources, file_source, now)
     return RunSettings(
         platform_id=sources["platform_id"][0],
         provider_name=sources["provider_name"][0],
