@@ -25,13 +25,18 @@ def test_committed_contracts_match_models() -> None:
         )
 
 
-def test_schemas_command_writes_every_contract(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "vlf_frames.cli", "schemas", "--output-dir", str(tmp_path)],
+def run_schemas(output_dir: str) -> subprocess.CompletedProcess[str]:
+    """Run ``vlf-frames schemas --output-dir OUTPUT_DIR`` in a process of its own."""
+    return subprocess.run(
+        [sys.executable, "-m", "vlf_frames.cli", "schemas", "--output-dir", output_dir],
         capture_output=True,
         text=True,
         check=False,
     )
+
+
+def test_schemas_command_writes_every_contract(tmp_path: Path) -> None:
+    result = run_schemas(str(tmp_path))
 
     assert result.returncode == 0, result.stderr
     assert len(list(tmp_path.glob("*.json"))) == len(TABLE_SPECS) + 1
@@ -43,12 +48,7 @@ def test_schemas_folder_is_a_file(tmp_path: Path, below: str) -> None:
     blocker = tmp_path / "afile"
     blocker.write_text("", encoding="utf-8")
     output_dir = blocker / below if below else blocker
-    result = subprocess.run(
-        [sys.executable, "-m", "vlf_frames.cli", "schemas", "--output-dir", str(output_dir)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = run_schemas(str(output_dir))
 
     assert result.returncode == 2, result.stderr
     message = " ".join(result.stderr.split())
@@ -64,13 +64,8 @@ def test_schemas_folder_is_a_file(tmp_path: Path, below: str) -> None:
 
 @pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
 def test_schemas_folder_cannot_be_made() -> None:
-    """No user, root included, can make a folder in /proc, and the message tells what to pass."""
-    result = subprocess.run(
-        [sys.executable, "-m", "vlf_frames.cli", "schemas", "--output-dir", "/proc/vlf-x"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    """No user, root included, can make a folder in /proc, and the message names the fix."""
+    result = run_schemas("/proc/vlf-x")
 
     assert result.returncode == 3, result.stderr
     message = " ".join(result.stderr.split())

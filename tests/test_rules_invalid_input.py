@@ -30,6 +30,7 @@ from drop_builder import (
 from vlf_frames.errors import InvalidInputError
 from vlf_frames.partitioned import build_report_partitioned
 from vlf_frames.pipeline import InvalidDropError, ReportResult, build_report
+from vlf_frames.validation import Finding
 
 TWO_CUSTOMERS: dict[str, Any] = {
     "customers": [customer("C1"), customer("C2")],
@@ -357,13 +358,18 @@ def test_invalid_site_rows_named_as_cause(
     assert "The row of customers for 'C2' is invalid itself" in unknown_customer.fix
 
 
+def rename_site_column(drop: Path, written: str) -> None:
+    """Write the site_pkid column of the drop's users.csv as ``written`` in its header."""
+    users = drop / "users.csv"
+    header, rows = users.read_text(encoding="utf-8").split("\n", 1)
+    users.write_text(header.replace("site_pkid", written) + "\n" + rows, encoding="utf-8")
+
+
 @pytest.mark.parametrize("written", ["SITE_PKID", " site_pkid", "Site_Pkid "])
 def test_misspelled_column_named(tmp_path: Path, written: str) -> None:
     """A header that differs from a column only by case or spaces gets the rename as its fix."""
     drop = write_drop(tmp_path, users=[user("anna")])
-    users = drop / "users.csv"
-    header, rows = users.read_text(encoding="utf-8").split("\n", 1)
-    users.write_text(header.replace("site_pkid", written) + "\n" + rows, encoding="utf-8")
+    rename_site_column(drop, written)
 
     with pytest.raises(InvalidDropError) as error:
         build_report(drop)
@@ -396,9 +402,7 @@ def test_misspelled_parquet_column_named(tmp_path: Path) -> None:
 
 def test_missing_column_without_near_name(tmp_path: Path) -> None:
     drop = write_drop(tmp_path, users=[user("anna")])
-    users = drop / "users.csv"
-    header, rows = users.read_text(encoding="utf-8").split("\n", 1)
-    users.write_text(header.replace("site_pkid", "site") + "\n" + rows, encoding="utf-8")
+    rename_site_column(drop, "site")
 
     with pytest.raises(InvalidDropError) as error:
         build_report(drop)
@@ -411,8 +415,8 @@ def test_missing_column_without_near_name(tmp_path: Path) -> None:
 def test_unknown_customer_no_site_finding(
     tmp_path: Path, build: Callable[[Path], ReportResult]
 ) -> None:
-    """A row of an unknown customer is not also told to fix its site, which is looked up
-    under that customer."""
+    """A row of an unknown customer gets no site finding, because its site is looked up under
+    that customer."""
     drop = write_drop(tmp_path, users=[user("anna"), user("ben", customer="C9")])
 
     with pytest.raises(InvalidDropError) as error:
@@ -433,14 +437,19 @@ def test_unknown_customer_reject_reason(tmp_path: Path) -> None:
     assert "site_pkid" not in reasons
 
 
+def site_finding(drop: Path) -> Finding:
+    """Return the one finding of the known_site check of a drop that fails in one pass."""
+    with pytest.raises(InvalidDropError) as error:
+        build_report(drop)
+    [finding] = [finding for finding in error.value.findings if finding.check == "known_site"]
+    return finding
+
+
 def test_one_invalid_site_row_named(tmp_path: Path) -> None:
     sites = [site("S1"), site("S1", site_name="Second S1")]
     drop = write_drop(tmp_path, sites=sites, users=[user("anna")])
 
-    with pytest.raises(InvalidDropError) as error:
-        build_report(drop)
-
-    [unknown] = [finding for finding in error.value.findings if finding.check == "known_site"]
+    unknown = site_finding(drop)
     assert (
         "The row of sites for site 'S1' of customer 'C1' is invalid itself: fix it first, as "
         "listed under sites"
@@ -453,10 +462,7 @@ def test_many_invalid_site_rows_counted(tmp_path: Path) -> None:
     users = [user(f"user{number}", site=pkid) for number, pkid in enumerate(pkids)]
     drop = write_drop(tmp_path, sites=sites, users=users)
 
-    with pytest.raises(InvalidDropError) as error:
-        build_report(drop)
-
-    [unknown] = [finding for finding in error.value.findings if finding.check == "known_site"]
+    unknown = site_finding(drop)
     assert (
         "The rows of sites for site 'S1' of customer 'C1', site 'S2' of customer 'C1', site "
         "'S3' of customer 'C1' and 2 more are invalid themselves"
@@ -466,10 +472,7 @@ def test_many_invalid_site_rows_counted(tmp_path: Path) -> None:
 def test_unknown_site_has_no_hint(tmp_path: Path) -> None:
     drop = write_drop(tmp_path, users=[user("anna", site="S9")])
 
-    with pytest.raises(InvalidDropError) as error:
-        build_report(drop)
-
-    [unknown] = [finding for finding in error.value.findings if finding.check == "known_site"]
+    unknown = site_finding(drop)
     assert "listed under sites" not in unknown.fix
 
 
