@@ -27,6 +27,7 @@ from drop_builder import (
     write_drop,
 )
 
+from vlf_frames.chunked import build_report_chunked
 from vlf_frames.errors import InvalidInputError
 from vlf_frames.partitioned import build_report_partitioned
 from vlf_frames.pipeline import InvalidDropError, ReportResult, build_report
@@ -384,6 +385,32 @@ def test_misspelled_column_named(tmp_path: Path, written: str) -> None:
         f"rename the column {written!r} to 'site_pkid' in the export (column names are matched "
         "exactly)"
     )
+
+
+@pytest.mark.parametrize(
+    ("column", "written"),
+    [("public_sector", " public_sector"), ("inactive_billing", "Inactive_Billing")],
+)
+@pytest.mark.parametrize("build", [build_report, build_report_chunked])
+def test_misspelled_optional_column_stops(
+    tmp_path: Path, build: Callable[..., ReportResult], column: str, written: str
+) -> None:
+    """An optional column read as absent would turn every flag False, so a column that is
+    only spelled differently stops the run."""
+    flags = {"public_sector": "true", "inactive_billing": "true"}
+    drop = write_drop(tmp_path, customers=[customer("C1", **flags)])
+    customers = drop / "customers.csv"
+    header, rows = customers.read_text(encoding="utf-8").split("\n", 1)
+    customers.write_text(header.replace(column, written) + "\n" + rows, encoding="utf-8")
+
+    with pytest.raises(InvalidDropError) as error:
+        build(drop)
+
+    [finding] = error.value.findings
+    assert (finding.table, finding.column, finding.check) == ("customers", column, "column_name")
+    assert finding.description == f"optional column is missing, and the file has {written!r}"
+    assert finding.fix.startswith(f"rename the column {written!r} to {column!r}")
+    assert finding.stops_run
 
 
 def test_misspelled_parquet_column_named(tmp_path: Path) -> None:

@@ -385,12 +385,15 @@ def check_file_schemas(table_files: TableFiles) -> list[Finding]:
     """Check each file's columns and types; pandera checks only the schema of a LazyFrame."""
     spec = table_files.spec
     schema = spec.model.to_schema()
+    optional = [name for name in spec.read_columns if not schema.columns[name].required]
     findings = []
     for data_file in table_files.files:
         malformed = malformed_csv_error(spec.name, data_file)
         if malformed is not None:
             raise malformed
         frame = scan_file(data_file, spec)
+        if optional:
+            findings.extend(misspelled_optional_columns(spec, data_file, optional))
         if fits_model(frame.collect_schema(), schema):
             continue
         try:
@@ -399,6 +402,39 @@ def check_file_schemas(table_files: TableFiles) -> list[Finding]:
             columns = file_column_names(data_file)
             for row in errors.failure_cases.iter_rows(named=True):
                 findings.append(schema_finding(spec, str(data_file.path), frame, row, columns))
+    return findings
+
+
+def misspelled_optional_columns(
+    spec: TableSpec, data_file: DataFile, optional: list[str]
+) -> list[Finding]:
+    """Return a finding for each optional column that the file has only under another
+    spelling, such as ``Public_Sector`` or `` public_sector``.
+
+    An absent optional column is read as empty, which changes the counts, so a column that is
+    only misspelled must not pass as absent.
+    """
+    names = file_column_names(data_file)
+    findings = []
+    for column in optional:
+        if column in names:
+            continue
+        near = [name for name in names if comparable_name(name) == column.casefold()]
+        if near:
+            findings.append(
+                Finding(
+                    spec.name,
+                    str(data_file.path),
+                    column,
+                    "column_name",
+                    f"optional column is missing, and the file has {near[0]!r}",
+                    None,
+                    (),
+                    f"rename the column {near[0]!r} to {column!r} in the export (column names "
+                    "are matched exactly)",
+                    True,
+                )
+            )
     return findings
 
 
