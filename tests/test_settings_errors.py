@@ -334,10 +334,11 @@ def test_stale_file_date_time_warned(
     warnings = [record.getMessage() for record in caplog.records]
     if warned:
         days = abs(now - settings.date_time).days
+        side = "before" if settings.date_time < now else "after"
         assert warnings == [
-            f"date_time 2026-01-31 23:59 from settings file '{config}' is {days} days from "
-            "now, and every run with this file writes a report of that time. Remove date_time "
-            "from the file to use the current time, or pass --date-time."
+            f"date_time 2026-01-31 23:59 from settings file '{config}' is {days} days {side} "
+            "this run, and every run with this file writes a report of that time. Remove "
+            "date_time from the file to use the current time, or pass --date-time."
         ]
     else:
         assert warnings == []

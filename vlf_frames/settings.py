@@ -310,12 +310,13 @@ def report_time(
     days = abs(current - date_time).days
     if source == file_source and days > STALE_FILE_DAYS:
         log.warning(
-            "date_time %s from %s is %d days from now, and every run with this file writes a "
-            "report of that time. Remove date_time from the file to use the current time, or "
-            "pass --date-time.",
+            "date_time %s from %s is %d days %s this run, and every run with this file writes "
+            "a report of that time. Remove date_time from the file to use the current time, "
+            "or pass --date-time.",
             value,
             source,
             days,
+            "before" if date_time < current else "after",
         )
     return date_time
 
