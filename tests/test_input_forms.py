@@ -41,6 +41,7 @@ from drop_builder import (
 
 from vlf_frames.errors import DropError, ExitCode, VlfError
 from vlf_frames.pipeline import build_report
+from vlf_frames.reading import locate_tables
 from vlf_frames.writing import report_csv_text
 
 METADATA_LINES = [
@@ -526,3 +527,16 @@ def test_parquet_boolean_where_text_expected(tmp_path: Path) -> None:
     assert error.value.exit_code == ExitCode.INVALID_INPUT
     assert "column device_name" in str(error.value)
     assert "found Boolean" in str(error.value)
+
+
+@pytest.mark.parametrize(("parts", "form"), [(1, "users/ (1 file)"), (2, "users/ (2 files)")])
+def test_folder_form_counts_files(tmp_path: Path, parts: int, form: str) -> None:
+    drop = write_drop(tmp_path, users=[user("anna"), user("bert")])
+    rows = (drop / "users.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    (drop / "users.csv").unlink()
+    (drop / "users").mkdir()
+    for part in range(parts):
+        body = rows[1:] if part == 0 else []
+        (drop / "users" / f"part-{part}.csv").write_text(rows[0] + "".join(body), "utf-8")
+
+    assert locate_tables(drop).tables["users"].form == form

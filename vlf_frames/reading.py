@@ -254,7 +254,8 @@ def _table_files(spec: TableSpec, path: Path) -> TableFiles:
             f"Table folder {str(path)!r} contains no .csv or .parquet file; add the table's "
             "files or remove the folder."
         )
-    return TableFiles(spec, tuple(files), f"{path.name}/ ({len(files)} files)")
+    noun = "file" if len(files) == 1 else "files"
+    return TableFiles(spec, tuple(files), f"{path.name}/ ({len(files)} {noun})")
 
 
 def folder_entries(table: str, folder: Path) -> Iterator[Path]:
