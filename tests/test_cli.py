@@ -937,6 +937,19 @@ def test_summary_lists_table_not_read(tmp_path: Path, partitions: str) -> None:
     assert (customers_read is not None) == (partitions == "1"), result.stderr
 
 
+def test_failed_report_prints_summary(tmp_path: Path) -> None:
+    """A report that stops at invalid rows shows the rows read and rejected per table before
+    its error, as validate does."""
+    drop = write_drop(tmp_path, users=[user("anna"), user("  ")])
+
+    result = run_cli("report", drop, "--output-dir", tmp_path / "out", *FULL_OPTIONS)
+
+    assert result.returncode == 1, outcome(result)
+    assert re.search(r"│ users +│ users\.csv +│ +2 │ +1 │", result.stderr), result.stderr
+    summary = result.stderr.index("Inventory drop")
+    assert result.stderr.index("Table users in ") < summary < result.stderr.index("error: ")
+
+
 def test_findings_start_at_first_line(tmp_path: Path) -> None:
     """stderr starts with the first finding, and the headline names one table in the singular."""
     drop = write_drop(tmp_path, users=[user("anna"), user("  ")])

@@ -26,7 +26,6 @@ from vlf_frames.render import (
     print_error,
     print_findings,
     print_summary,
-    warn_empty_tables,
 )
 from vlf_frames.settings import RunSettings, resolve_settings
 from vlf_frames.validation import DropValidation
@@ -238,9 +237,10 @@ def write_report(
         except InvalidDropError as error:
             on_stage.__exit__()
             print_findings(error.findings)
-            # An empty customers or sites table makes every row that refers to it fail, and
-            # this warning names the cause.
-            warn_empty_tables(error.validation)
+            # The summary shows the rows read and rejected per table, as validate does. Its
+            # warnings name an empty customers or sites table, which makes every row that
+            # refers to it fail, and the customers whose own rows are invalid.
+            print_summary(error.validation)
             print_error(error.headline)
             return int(error.exit_code)
 
