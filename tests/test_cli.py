@@ -947,7 +947,8 @@ def test_failed_report_prints_summary(tmp_path: Path) -> None:
     assert result.returncode == 1, outcome(result)
     assert re.search(r"│ users +│ users\.csv +│ +2 │ +1 │", result.stderr), result.stderr
     summary = result.stderr.index("Inventory drop")
-    assert result.stderr.index("Table users in ") < summary < result.stderr.index("error: ")
+    assert result.stderr.index("Table users in ") < summary
+    assert summary < result.stderr.index("error: ")
 
 
 def test_findings_start_at_first_line(tmp_path: Path) -> None:

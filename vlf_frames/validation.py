@@ -392,49 +392,41 @@ def check_file_schemas(table_files: TableFiles) -> list[Finding]:
         if malformed is not None:
             raise malformed
         frame = scan_file(data_file, spec)
-        if optional:
-            findings.extend(misspelled_optional_columns(spec, data_file, optional))
+        # The header names are read only where a finding may need them.
+        names = file_column_names(data_file) if optional else None
+        if names is not None:
+            findings.extend(misspelled_optional_columns(spec, str(data_file.path), names, optional))
         if fits_model(frame.collect_schema(), schema):
             continue
         try:
             schema.validate(frame, lazy=True)
         except pa.errors.SchemaErrors as errors:
-            columns = file_column_names(data_file)
+            if names is None:
+                names = file_column_names(data_file)
             for row in errors.failure_cases.iter_rows(named=True):
-                findings.append(schema_finding(spec, str(data_file.path), frame, row, columns))
+                findings.append(schema_finding(spec, str(data_file.path), frame, row, names))
     return findings
 
 
 def misspelled_optional_columns(
-    spec: TableSpec, data_file: DataFile, optional: list[str]
+    spec: TableSpec, file: str, names: list[str], optional: list[str]
 ) -> list[Finding]:
     """Return a finding for each optional column that the file has only under another
     spelling, such as ``Public_Sector`` or `` public_sector``.
 
     An absent optional column is read as empty, which changes the counts, so a column that is
-    only misspelled must not pass as absent.
+    only misspelled must not pass as absent. ``names`` are the file's column names.
     """
-    names = file_column_names(data_file)
     findings = []
     for column in optional:
-        if column in names:
+        written = None if column in names else near_name(column, names)
+        if written is None:
             continue
-        near = [name for name in names if comparable_name(name) == column.casefold()]
-        if near:
-            findings.append(
-                Finding(
-                    spec.name,
-                    str(data_file.path),
-                    column,
-                    "column_name",
-                    f"optional column is missing, and the file has {near[0]!r}",
-                    None,
-                    (),
-                    f"rename the column {near[0]!r} to {column!r} in the export (column names "
-                    "are matched exactly)",
-                    True,
-                )
-            )
+        description = f"optional column is missing, and the file has {written!r}"
+        fix = rename_fix(written, column)
+        findings.append(
+            Finding(spec.name, file, column, "column_name", description, None, (), fix, True)
+        )
     return findings
 
 
@@ -467,14 +459,9 @@ def schema_finding(
     check = str(failure["check"])
     if check == "column_in_dataframe":
         column = str(failure["failure_case"])
-        fix = FIXES[check]
         # A header in other case or with spaces around a name is a common export mistake.
-        near = [name for name in file_columns if comparable_name(name) == column.casefold()]
-        if near:
-            fix = (
-                f"rename the column {near[0]!r} to {column!r} in the export (column names are "
-                "matched exactly)"
-            )
+        written = near_name(column, file_columns)
+        fix = FIXES[check] if written is None else rename_fix(written, column)
         return Finding(
             spec.name, file, column, check, CHECK_DESCRIPTIONS[check], None, (), fix, True
         )
@@ -496,9 +483,21 @@ def schema_finding(
     return Finding(spec.name, file, column, "dtype", description, row_count, examples, fix, True)
 
 
-def comparable_name(name: str) -> str:
-    """Return a column name without surrounding white space or byte order mark, case-folded."""
-    return name.replace("\ufeff", "").strip().casefold()
+def near_name(column: str, names: list[str]) -> str | None:
+    """Return the first of ``names`` that equals ``column`` apart from case, surrounding white
+    space and a byte order mark, or None."""
+    for name in names:
+        if name.replace("\ufeff", "").strip().casefold() == column.casefold():
+            return name
+    return None
+
+
+def rename_fix(written: str, column: str) -> str:
+    """Return the fix for a column that the file spells ``written``."""
+    return (
+        f"rename the column {written!r} to {column!r} in the export (column names are matched "
+        "exactly)"
+    )
 
 
 def table_schema(

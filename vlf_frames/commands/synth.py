@@ -139,7 +139,8 @@ def run(args: argparse.Namespace) -> int:
 
             row_counts = write_drop(out, options, on_progress)
     except FileExistsError as error:
-        # An OUT that is in use is a usage error, as is one that is a file.
+        # write_drop raises this for a folder in use, such as a <OUT>.partial that no synth run
+        # left, so the user has to pass another OUT.
         raise ConfigError(f"Cannot write the drop: {error}. Choose a new folder.") from error
     except OSError as error:
         remove_partial_drop(out, created_folders)
